@@ -1,0 +1,159 @@
+"""Running scenarios: one run, replications, and comparisons with common random numbers.
+
+The one run function, :func:`run_one`, serves the CLI, the sweeps and the benchmarks alike. Seeds of
+replications derive from the root seed and the replication index, so any scenario run with the same
+root seed sees the same draws wherever its parameters do not differ.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from sim.metrics import METRICS
+from sim.model import GovernanceModel
+from sim.scenario import Scenario
+
+
+@dataclass
+class RunResult:
+    """What one run leaves: its summary indicators, daily series, per-grid and per-department tables."""
+    seed: int
+    summary: dict[str, float]
+    daily: pd.DataFrame
+    grids: pd.DataFrame
+    departments: pd.DataFrame
+    counts: dict[str, int] = field(default_factory=dict)
+    changes: list[dict] = field(default_factory=list)
+
+
+def replication_seed(root: int, replication: int) -> int:
+    """The seed of replication k: derived from the root seed alone (same for every scenario)."""
+    return int(np.random.SeedSequence([root, replication]).generate_state(1, dtype=np.uint32)[0])
+
+
+def run_one(scenario: Scenario, seed: int | None = None, steps: int | None = None) -> RunResult:
+    """Build the model from a scenario, run it, and return its results."""
+    model = GovernanceModel(scenario, seed=seed, resident_agents="none")
+    model.run(steps if steps is not None else scenario.run.steps)
+    return RunResult(seed=model.seed, summary=model.summary(), daily=model.daily_frame(),
+                     grids=model.grid_frame(), departments=model.department_frame(),
+                     counts=dict(model.counts), changes=list(model.changes_log))
+
+
+def run_replications(scenario: Scenario, replications: int | None = None, seed: int | None = None,
+                     progress: Callable[[int], None] | None = None) -> list[RunResult]:
+    """Replications k = 0..R-1, run with seeds ``replication_seed(seed, k)``."""
+    reps = scenario.run.replications if replications is None else replications
+    root = scenario.run.seed if seed is None else seed
+    out = []
+    for k in range(reps):
+        out.append(run_one(scenario, replication_seed(root, k)))
+        if progress:
+            progress(1)
+    return out
+
+
+def summary_frame(results: list[RunResult], scenario_name: str = "") -> pd.DataFrame:
+    rows = []
+    for k, r in enumerate(results):
+        row = {"scenario": scenario_name, "replication": k, "seed": r.seed}
+        row.update(r.summary)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def daily_long(results: list[RunResult], scenario_name: str = "") -> pd.DataFrame:
+    frames = []
+    for k, r in enumerate(results):
+        f = r.daily.copy()
+        f.insert(0, "replication", k)
+        f.insert(0, "scenario", scenario_name)
+        frames.append(f)
+    return pd.concat(frames, ignore_index=True)
+
+
+def mean_ci(values: np.ndarray, level: float = 0.95) -> tuple[float, float, float]:
+    """Mean and a t-based confidence interval (NaN-aware); the interval is NaN with one value."""
+    from scipy import stats
+    v = np.asarray(values, dtype=float)
+    v = v[np.isfinite(v)]
+    if v.size == 0:
+        return float("nan"), float("nan"), float("nan")
+    m = float(v.mean())
+    if v.size < 2:
+        return m, float("nan"), float("nan")
+    half = stats.t.ppf(0.5 + level / 2, v.size - 1) * v.std(ddof=1) / np.sqrt(v.size)
+    return m, m - half, m + half
+
+
+def summarise(frame: pd.DataFrame) -> pd.DataFrame:
+    """Mean and 95% interval of every metric over replications."""
+    rows = []
+    for m in METRICS:
+        if m.name in frame:
+            mean, lo, hi = mean_ci(frame[m.name].to_numpy())
+            rows.append({"metric": m.name, "E": m.e, "label": m.label, "unit": m.unit, "better": m.better,
+                         "mean": mean, "ci_low": lo, "ci_high": hi})
+    return pd.DataFrame(rows)
+
+
+def paired_differences(base: pd.DataFrame, other: pd.DataFrame) -> pd.DataFrame:
+    """Other − base per metric, paired by replication (common random numbers), with 95% intervals."""
+    rows = []
+    merged = base.merge(other, on="replication", suffixes=("_base", "_other"))
+    for m in METRICS:
+        b, o = f"{m.name}_base", f"{m.name}_other"
+        if b not in merged:
+            continue
+        diff = (merged[o] - merged[b]).to_numpy(dtype=float)
+        mean, lo, hi = mean_ci(diff)
+        bm = float(np.nanmean(merged[b].to_numpy(dtype=float))) if len(merged) else float("nan")
+        verdict = "n.s."
+        if np.isfinite(lo) and (lo > 0 or hi < 0) and m.better != "neither":
+            better = (mean < 0) if m.better == "lower" else (mean > 0)
+            verdict = "better" if better else "worse"
+        rows.append({"metric": m.name, "E": m.e, "label": m.label, "unit": m.unit, "base": bm,
+                     "difference": mean, "ci_low": lo, "ci_high": hi, "verdict": verdict})
+    return pd.DataFrame(rows)
+
+
+# --------------------------------------------------------------------------------------------------
+def package_versions() -> dict[str, str]:
+    from importlib import metadata
+    out = {"python": platform.python_version()}
+    for pkg in ("govsim", "mesa", "numpy", "scipy", "pandas", "networkx", "pydantic", "pyarrow", "SALib"):
+        try:
+            out[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            pass
+    return out
+
+
+def git_commit() -> str | None:
+    root = Path(__file__).resolve().parent.parent
+    try:
+        out = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if out.returncode != 0:
+        return None
+    dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
+                           capture_output=True, text=True, timeout=5).stdout.strip()
+    return out.stdout.strip() + ("-dirty" if dirty else "")
+
+
+def manifest(**extra) -> dict:
+    """What to write beside every output: versions, commit, time, command line, and the caller's fields."""
+    return {"created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "command": " ".join([os.path.basename(sys.argv[0])] + sys.argv[1:]),
+            "versions": package_versions(), "git_commit": git_commit(), **extra}

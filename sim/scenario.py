@@ -1,0 +1,750 @@
+"""The scenario schema: the one source of truth for every model parameter.
+
+Every parameter is declared once, here, with its default, bounds, unit, a one-line description and the
+source of the default (``A`` marks a modelling assumption with no published figure; see
+``docs/ODD.md``). The CLI (``govsim params``, ``--set``), the experiment files (factor paths and
+bounds) and the Solara sliders are all derived from this module, so they can never disagree.
+
+A scenario file is YAML with the sections below; it may name a base file (``extends: baseline.yaml``)
+and state only its differences. :func:`load_scenario` turns a file plus ``--set`` overrides into one
+validated, frozen :class:`Scenario`; every problem with the input becomes one :class:`ScenarioError`
+that names the field and the allowed values.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+SCENARIO_DIR = Path(__file__).resolve().parent.parent / "scenarios"
+
+
+class ScenarioError(ValueError):
+    """Bad scenario input: the message names the field and the allowed values."""
+
+
+def P(default, lo=None, hi=None, unit: str = "", desc: str = "", source: str = "A", typical=None):
+    """A parameter: default, inclusive bounds, unit, description and the source of its default.
+
+    ``typical`` is the plausible range (from DOMAIN.md where published) used as the default range of
+    a sensitivity analysis; it defaults to the bounds.
+    """
+    extra = {"unit": unit, "source": source}
+    if typical is not None:
+        extra["typical"] = list(typical)
+    return Field(default, ge=lo, le=hi, description=desc, json_schema_extra=extra)
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+
+
+# --------------------------------------------------------------------------------------------------
+class RunSettings(Section):
+    steps: int = P(365, 1, 3650, "days", "days simulated (one step is one day)")
+    replications: int = P(10, 1, 10_000, "runs", "replications with seeds derived from `seed`")
+    seed: int = P(20261122, 0, 2**32 - 1, "", "root seed of every random stream")
+
+
+class Population(Section):
+    subdistricts: int = P(1, 1, 20, "", "subdistricts (街道) simulated; each has its own governance centre")
+    communities_per_subdistrict: int = P(
+        2, 1, 40, "",
+        "communities (社区) simulated per subdistrict; a real subdistrict has 12 (8–20)",
+        "Dongcheng 2010 (12 per subdistrict); a smaller default keeps runs fast", typical=(1, 20))
+    grids_per_community: int = P(4, 1, 20, "", "grids (网格) per community", "Dongcheng 2010 (2.9); Wuhan 2020 (~4.6)",
+                                 typical=(3, 5))
+    residents_per_grid: int = P(1000, 10, 5000, "residents", "residents per grid",
+                                "Pei 2021; Shandong 2020 (~650); Wuhan 2020 (~890); Dongcheng 2010 (~1,560)",
+                                typical=(650, 1600))
+    household_size: float = P(2.62, 1.0, 6.0, "persons", "mean household size", "2020 census (2.62)",
+                              typical=(2.3, 3.2))
+    households_per_building: int = P(24, 2, 400, "households", "households per building (楼栋)", typical=(12, 60))
+    share_60plus: float = P(0.22, 0.0, 1.0, "fraction", "share of residents aged 60+",
+                            "NBS 2024 (0.22); Shanghai 2022; >0.40 in old inner-city areas", typical=(0.15, 0.40))
+    app_literacy_60plus: float = P(0.25, 0.0, 1.0, "probability", "chance a resident aged 60+ can file through an app",
+                                   "derived from CNNIC 49th report (2021): 0.2–0.3", typical=(0.2, 0.6))
+    app_literacy_under60: float = P(0.85, 0.0, 1.0, "probability", "chance a resident under 60 can file through an app",
+                                    "A (CNNIC: internet use ~0.75–0.9 below 60)", typical=(0.7, 0.95))
+    phone_access: float = P(0.97, 0.0, 1.0, "probability", "chance a resident can call the hotline", typical=(0.9, 1.0))
+
+
+class Network(Section):
+    neighbours: int = P(6, 2, 40, "ties", "ties per resident in the within-grid small-world ring (even)", typical=(4, 12))
+    rewire: float = P(0.1, 0.0, 1.0, "probability", "Watts–Strogatz rewiring probability within the grid",
+                      "Watts & Strogatz 1998 (small-world regime 0.01–0.2)", typical=(0.01, 0.3))
+    cross_grid_share: float = P(0.05, 0.0, 1.0, "fraction", "share of ties rewired to residents of other grids",
+                                typical=(0.0, 0.2))
+    word_of_mouth: float = P(0.3, 0.0, 1.0, "weight",
+                             "how strongly a neighbour's service experience moves a resident's trust, relative to one's own",
+                             typical=(0.0, 0.6))
+    conversations_per_day: float = P(0.2, 0.0, 5.0, "per resident per day",
+                                     "conversations about government per resident per day (bounded-confidence exchange)",
+                                     typical=(0.0, 1.0))
+    confidence_bound: float = P(0.3, 0.0, 1.0, "trust units", "Deffuant ε: residents whose trust differs by more do not influence each other",
+                                "Deffuant et al. 2000 (ε ∈ [0.1, 0.5] typical)", typical=(0.1, 0.5))
+    convergence: float = P(0.2, 0.0, 0.5, "fraction", "Deffuant μ: how far two residents move toward each other",
+                           "Deffuant et al. 2000 (μ ≤ 0.5)", typical=(0.05, 0.5))
+
+
+class Category(Section):
+    share: float = P(0.1, 0.0, 1.0, "weight", "relative frequency of the category (weights are normalised)")
+    departments: list[str] = Field(
+        description="responsible departments: the first is primary; a multi-department case also needs one of the others")
+    severity: float = P(0.4, 0.0, 1.0, "0–1", "initial severity (hardship) of a problem of this category")
+    deadline_days: float = P(7.0, 0.05, 60.0, "days", "service deadline",
+                             "Beijing practice: emergency 2 h, utilities 24 h, general 7 d, complex 15 d")
+    settle_on_spot: bool = Field(False, description="a grid worker can mediate it on the spot (small disputes)")
+
+    @field_validator("departments")
+    @classmethod
+    def _non_empty(cls, v):
+        if not v:
+            raise ValueError("needs at least one responsible department")
+        return v
+
+
+def _default_categories() -> dict[str, Category]:
+    # Shares: Beijing 12345 annual report 2020, all contacts; "epidemic" (9.8%, a 2020 special) is left
+    # to the epidemic shock, and "other" (44.7%) is split between city environment and welfare/other.
+    c = Category
+    return {
+        "market": c(share=0.089, departments=["market_supervision", "urban_management"], severity=0.3),
+        "utilities": c(share=0.059, departments=["housing_construction", "urban_management"], severity=0.5, deadline_days=1.0),
+        "housing_property": c(share=0.055, departments=["housing_construction", "civil_affairs"], severity=0.4),
+        "health": c(share=0.054, departments=["health", "civil_affairs"], severity=0.5),
+        "construction": c(share=0.050, departments=["urban_management", "housing_construction"], severity=0.4),
+        "traffic_parking": c(share=0.043, departments=["transport", "public_security"], severity=0.3),
+        "disputes": c(share=0.042, departments=["public_security", "civil_affairs"], severity=0.6, settle_on_spot=True),
+        "labour": c(share=0.032, departments=["human_resources", "market_supervision"], severity=0.5, deadline_days=15.0),
+        "education": c(share=0.032, departments=["education", "civil_affairs"], severity=0.3, deadline_days=15.0),
+        "city_environment": c(share=0.250, departments=["urban_management", "housing_construction"], severity=0.3),
+        "welfare": c(share=0.100, departments=["civil_affairs", "health"], severity=0.4),
+        "other": c(share=0.097, departments=["civil_affairs", "urban_management"], severity=0.3, deadline_days=15.0),
+    }
+
+
+class Demand(Section):
+    problems_per_resident_year: float = P(
+        0.36, 0.0, 10.0, "per resident per year",
+        "problems and demands (诉求) that arise, reported or not; calibrated so that dispatched cases ≈ 0.3",
+        "A, calibrated to dispatched demands 0.3 (0.2–0.5) per resident-year: Beijing 2020 (0.21), Dongcheng 2024 (~0.47)",
+        typical=(0.3, 0.8))
+    consultation_share: float = P(0.58, 0.0, 0.95, "fraction", "share of hotline contacts that are consultations answered on the call",
+                                  "Beijing 2019–21", typical=(0.5, 0.75))
+    categories: dict[str, Category] = Field(default_factory=_default_categories,
+                                            description="problem categories, keyed by name")
+    multi_department_share: float = P(0.15, 0.0, 1.0, "fraction", "share of problems needing more than one department",
+                                      "A (0.10–0.20)", typical=(0.10, 0.20))
+    duplicate_share: float = P(0.15, 0.0, 0.9, "fraction", "share of problems that are one shared cause seen by several neighbours",
+                               "A (0.10–0.30)", typical=(0.10, 0.30))
+    shared_cause_size: float = P(4.0, 2.0, 50.0, "residents", "mean residents of a building hit by one shared cause", typical=(2, 10))
+    shared_cause_spread_days: float = P(5.0, 0.1, 60.0, "days", "mean delay before a shared cause hits each further resident",
+                                        typical=(1, 15))
+    report_propensity: float = P(0.75, 0.0, 1.0, "probability", "chance a resident with trust 0.5 reports a problem at all",
+                                 typical=(0.5, 0.9))
+    report_trust_slope: float = P(0.6, 0.0, 2.0, "per trust unit", "how much higher the chance to report is per unit of trust",
+                                  "A (silence is likelier when trust is low)", typical=(0.2, 1.0))
+    report_delay_days: float = P(1.5, 0.0, 30.0, "days", "mean delay between a problem and its report", typical=(0.5, 5))
+    patience_days: float = P(60.0, 1.0, 365.0, "days", "an unreported, undiscovered problem is abandoned after this long",
+                             typical=(30, 120))
+    severity_growth: float = P(0.01, 0.0, 0.2, "per day", "relative daily growth of an unresolved problem's severity",
+                               "A (矛盾升级: unsettled problems grow)", typical=(0.005, 0.03))
+    escalation_threshold: float = P(0.45, 0.0, 2.0, "grievance", "grievance H·(1−L) above which a problem escalates (Epstein's T)",
+                                    "A, in the spirit of Epstein 2002", typical=(0.35, 0.6))
+
+    @model_validator(mode="after")
+    def _shares(self):
+        if sum(c.share for c in self.categories.values()) <= 0:
+            raise ValueError("the category shares must not all be zero")
+        return self
+
+
+class Channel(Section):
+    enabled: bool = Field(True, description="the channel accepts problem reports")
+    filing_delay_days: float = P(0.5, 0.0, 30.0, "days", "delay from report to a case on the centre's desk")
+    detail: float = P(0.8, 0.0, 1.0, "0–1", "share of the case's detail the channel captures")
+    weight_under60: float = P(1.0, 0.0, 100.0, "weight", "preference of residents under 60 among channels they can use")
+    weight_60plus: float = P(1.0, 0.0, 100.0, "weight", "preference of residents aged 60+ among channels they can use")
+
+
+class Channels(Section):
+    # Weights reproduce the Beijing 2020 mix (phone 0.91, online 0.09) for literate residents.
+    hotline: Channel = Channel(filing_delay_days=0.5, detail=0.7, weight_under60=9.0, weight_60plus=9.0)
+    app: Channel = Channel(filing_delay_days=0.2, detail=0.8, weight_under60=1.0, weight_60plus=1.0)
+    window: Channel = Channel(filing_delay_days=1.0, detail=0.85, weight_under60=0.3, weight_60plus=1.5)
+    grid_worker: Channel = Channel(filing_delay_days=0.5, detail=0.9, weight_under60=0.3, weight_60plus=1.0)
+    window_reach_60plus: float = P(0.5, 0.0, 1.0, "probability", "chance a resident aged 60+ can get to the walk-in window",
+                                   typical=(0.3, 0.8))
+    window_reach_under60: float = P(0.3, 0.0, 1.0, "probability", "chance a resident under 60 can get to the walk-in window (hours)",
+                                    typical=(0.1, 0.6))
+    grid_worker_reach: float = P(0.3, 0.0, 1.0, "probability", "chance a resident knows and can reach the grid worker to report",
+                                 typical=(0.1, 0.6))
+
+
+class Department(Section):
+    staff_per_10k: float = P(1.0, 0.0, 100.0, "staff per 10,000 residents", "staff working on residents' cases")
+    service_rate: float = P(2.0, 0.05, 50.0, "cases per staff-day", "cases one staff member settles per day")
+    joined: bool = Field(False, description="joined to the shared data platform regardless of `policies.share_joined`")
+
+
+def _default_departments() -> dict[str, Department]:
+    # Order = joining order for `policies.share_joined` (largest caseload first). Staffing is set so that
+    # the baseline runs at ~85–90% utilisation, leaving queues (see docs/ODD.md, calibration).
+    d = Department
+    return {
+        "urban_management": d(staff_per_10k=2.2), "civil_affairs": d(staff_per_10k=1.4),
+        "housing_construction": d(staff_per_10k=1.15), "market_supervision": d(staff_per_10k=0.65),
+        "health": d(staff_per_10k=0.55), "public_security": d(staff_per_10k=0.4),
+        "transport": d(staff_per_10k=0.4), "human_resources": d(staff_per_10k=0.3),
+        "education": d(staff_per_10k=0.35),
+    }
+
+
+class Staffing(Section):
+    grid_workers_per_grid: float = P(1.7, 0.0, 10.0, "workers", "grid workers per grid, full- and part-time",
+                                     "Shandong 2020 (269k workers / 157k grids); Dongcheng 2015 (~1.6)", typical=(1.0, 2.0))
+    grid_worker_hours: float = P(8.0, 0.0, 16.0, "hours per day", "working hours of a grid worker per day", typical=(6, 10))
+    households_per_patrol_hour: float = P(4.0, 0.0, 50.0, "households", "households a grid worker visits per patrol hour",
+                                          typical=(2, 8))
+    departments: dict[str, Department] = Field(default_factory=_default_departments,
+                                               description="departments (职能部门), keyed by name")
+
+
+class Policies(Section):
+    share_joined: float = P(0.0, 0.0, 1.0, "fraction", "share of departments joined to the shared data platform (largest first)")
+    duplicate_merging: bool = Field(False, description="the platform merges duplicate reports of one cause into one case")
+    deadline_tracking: bool = Field(False, description="the platform tracks deadlines: departments serve earliest deadline first")
+    early_warning: bool = Field(False, description="clusters of related reports on shared data trigger action on the common cause")
+    early_warning_threshold: int = P(3, 2, 50, "reports", "reports of one building and category that trigger a warning",
+                                     typical=(2, 6))
+    false_alarm_rate: float = P(0.01, 0.0, 1.0, "per grid per day", "false early warnings per grid per day", typical=(0.0, 0.05))
+    false_alarm_cost: float = P(0.5, 0.0, 10.0, "staff-days", "department time a false alarm costs", typical=(0.1, 2.0))
+    whistle_and_report: bool = Field(False, description="吹哨报到: multi-department cases are worked jointly within a deadline")
+    whistle_overhead: float = P(0.05, 0.0, 0.5, "fraction", "share of department capacity spent turning up when whistled",
+                                typical=(0.0, 0.15))
+    joint_deadline_days: float = P(3.0, 0.5, 30.0, "days", "deadline for departments to act jointly (platform or whistle)",
+                                   typical=(1, 7))
+    patrol_intensity: float = P(0.3, 0.0, 1.0, "fraction", "share of grid workers' hours spent on proactive patrol",
+                                typical=(0.1, 0.6))
+    training_level: float = P(0.3, 0.0, 1.0, "0–1", "training of grid workers and case handlers", typical=(0.0, 1.0))
+    elder_friendly: bool = Field(False, description="适老化: assisted reporting, a priority hotline and windows for residents aged 60+")
+    app_first: bool = Field(False, description="problem reports only through the app (hotline and window stop taking them)")
+    privacy_safeguards: float = P(0.5, 0.0, 1.0, "0–1", "encryption, negative list of data not shared, audits", typical=(0.0, 1.0))
+
+
+class Routing(Section):
+    misroute_base: float = P(0.2, 0.0, 1.0, "probability", "chance the centre first routes a case to the wrong department (untrained, silo)",
+                             typical=(0.1, 0.3))
+    misroute_training_cut: float = P(0.5, 0.0, 1.0, "fraction", "misrouting cut by full training", typical=(0.3, 0.8))
+    misroute_sharing_cut: float = P(0.5, 0.0, 1.0, "fraction", "misrouting cut when the department is on the shared platform",
+                                    typical=(0.3, 0.8))
+    handoff_delay_min: float = P(2.0, 0.0, 30.0, "days", "least extra delay of a hand-off between silos", "A (2–5 days)")
+    handoff_delay_max: float = P(5.0, 0.0, 60.0, "days", "greatest extra delay of a hand-off between silos", "A (2–5 days)")
+    platform_delay_share: float = P(0.38, 0.0, 1.0, "fraction", "hand-off delay left on the shared platform",
+                                    "Shanghai 一网通办 2021: −62% processing time", typical=(0.2, 0.6))
+    detail_loss_per_handoff: float = P(0.15, 0.0, 1.0, "fraction", "detail lost at each hand-off between silos (信息递减)",
+                                       typical=(0.05, 0.3))
+    bounce_probability: float = P(0.25, 0.0, 0.95, "probability", "chance a silo hand-off bounces back (推诿扯皮)", typical=(0.1, 0.4))
+    fix_base: float = P(0.55, 0.0, 1.0, "probability", "chance a case handled with full detail by untrained staff is truly resolved",
+                        "A, calibrated to the 2019 resolution rate 0.53 (Beijing)", typical=(0.4, 0.8))
+    fix_training_gain: float = P(0.3, 0.0, 1.0, "probability", "added chance of a real fix with full training", typical=(0.1, 0.5))
+    on_spot_settle_base: float = P(0.3, 0.0, 1.0, "probability", "chance an untrained grid worker settles a small dispute on the spot",
+                                   typical=(0.1, 0.5))
+    on_spot_training_gain: float = P(0.4, 0.0, 1.0, "probability", "added chance with full training", typical=(0.1, 0.6))
+    discovery_base: float = P(0.5, 0.0, 1.0, "probability", "chance an untrained grid worker visiting a household notices its problem",
+                              typical=(0.3, 0.8))
+    discovery_training_gain: float = P(0.4, 0.0, 1.0, "probability", "added chance with full training", typical=(0.1, 0.5))
+
+
+class Residents(Section):
+    initial_trust: float = P(0.6, 0.0, 1.0, "0–1", "mean initial trust in government", typical=(0.4, 0.8))
+    trust_spread: float = P(0.15, 0.0, 0.5, "sd", "spread of initial trust", typical=(0.05, 0.25))
+    initial_satisfaction: float = P(0.65, 0.0, 1.0, "0–1", "initial satisfaction", "Beijing 2019 satisfaction rate 0.65",
+                                    typical=(0.5, 0.8))
+    satisfaction_memory: float = P(0.5, 0.0, 1.0, "weight", "weight of the newest experience in a resident's satisfaction",
+                                   typical=(0.2, 0.8))
+    trust_learning: float = P(0.15, 0.0, 1.0, "rate", "how far trust moves toward a new experience", typical=(0.05, 0.3))
+    sat_intercept: float = P(-1.0, -5.0, 5.0, "logit", "expectancy–disconfirmation: satisfaction logit of an unresolved, on-time case",
+                             "A, after Van Ryzin 2004", typical=(-2, 0))
+    sat_outcome: float = P(3.0, 0.0, 10.0, "logit", "added logit when the problem was resolved", "A, after Van Ryzin 2004",
+                           typical=(1.5, 4))
+    sat_disconfirmation: float = P(1.0, 0.0, 10.0, "logit per unit", "logit per unit of (expected − actual wait)/expected wait",
+                                   "A, after Van Ryzin 2004", typical=(0.5, 2))
+    elder_wait_expectation: float = P(1.0, 0.1, 5.0, "× deadline", "wait residents aged 60+ expect, as a multiple of the deadline",
+                                      typical=(0.8, 1.5))
+
+
+class Privacy(Section):
+    leaks_per_year: float = P(0.3, 0.0, 10.0, "per year", "expected data leaks a year with every department sharing and no safeguards",
+                              typical=(0.05, 1.0))
+    safeguard_effect: float = P(0.9, 0.0, 1.0, "fraction", "share of leak risk removed by full safeguards", typical=(0.7, 0.99))
+    leak_trust_hit: float = P(0.08, 0.0, 1.0, "trust units", "trust every resident loses when a leak becomes known", typical=(0.02, 0.2))
+
+
+class Costs(Section):
+    grid_worker_year: float = P(70_000, 0, 1e7, "yuan per year", "cost of a grid worker", typical=(50_000, 100_000))
+    staff_year: float = P(120_000, 0, 1e7, "yuan per year", "cost of a department case handler", typical=(90_000, 180_000))
+    platform_build_per_department: float = P(400_000, 0, 1e9, "yuan", "one-off cost of joining a department to the platform",
+                                             typical=(200_000, 1_000_000))
+    platform_life_years: float = P(5.0, 0.5, 30.0, "years", "life over which the build cost is written off", typical=(3, 8))
+    platform_running_share: float = P(0.15, 0.0, 2.0, "per year", "yearly running cost as a share of build cost", typical=(0.1, 0.3))
+    platform_features_year: float = P(200_000, 0, 1e9, "yuan per year", "duplicate merging, deadline tracking and early warning, each",
+                                      typical=(50_000, 500_000))
+    safeguards_year: float = P(300_000, 0, 1e9, "yuan per year", "cost of full privacy safeguards on the platform", typical=(100_000, 600_000))
+    training_per_worker_year: float = P(6_000, 0, 1e6, "yuan per year", "cost of full training per grid worker and handler",
+                                        typical=(2_000, 15_000))
+    elder_friendly_per_10k_year: float = P(150_000, 0, 1e8, "yuan per 10,000 residents per year", "cost of elder-friendly service",
+                                           typical=(50_000, 300_000))
+    incident_cost: float = P(20_000, 0, 1e8, "yuan", "cost of handling one escalated incident", typical=(5_000, 50_000))
+
+
+class Change(Section):
+    """A change of parameters on a given day, optionally for some communities only (a pilot)."""
+    day: int = P(0, 0, 3650, "day", "day (step) on which the change takes effect")
+    set: dict[str, Any] = Field(description="dotted parameter paths and their new values")
+    communities: list[int] | None = Field(None, description="community indices (0-based) the change applies to; all if omitted")
+    label: str = Field("", description="a name shown on charts")
+
+
+class Shock(Section):
+    """A surge of given categories over a window of days (flood, epidemic)."""
+    name: str = Field("shock", description="a name shown on charts")
+    start: int = P(0, 0, 3650, "day", "first day of the surge")
+    end: int = P(30, 0, 3650, "day", "last day of the surge (inclusive)")
+    categories: list[str] = Field(description="categories that surge")
+    multiplier: float = P(3.0, 0.0, 100.0, "×", "problem rate multiplier during the surge")
+    communities: list[int] | None = Field(None, description="community indices hit; all if omitted")
+
+    @model_validator(mode="after")
+    def _window(self):
+        if self.end < self.start:
+            raise ValueError(f"end ({self.end}) must not be before start ({self.start})")
+        return self
+
+
+# Parameters that can differ between communities (a pilot or a staged roll-out changes them locally).
+LOCAL_PATHS = (
+    "staffing.grid_workers_per_grid", "staffing.grid_worker_hours", "policies.patrol_intensity",
+    "policies.training_level", "policies.elder_friendly", "policies.app_first", "policies.whistle_and_report",
+)
+
+
+class Scenario(Section):
+    name: str = Field("scenario", description="a short name used in tables and figures")
+    description: str = Field("", description="what question the scenario answers")
+    run: RunSettings = RunSettings()
+    population: Population = Population()
+    network: Network = Network()
+    demand: Demand = Demand()
+    channels: Channels = Channels()
+    staffing: Staffing = Staffing()
+    policies: Policies = Policies()
+    routing: Routing = Routing()
+    residents: Residents = Residents()
+    privacy: Privacy = Privacy()
+    costs: Costs = Costs()
+    timeline: list[Change] = Field(default_factory=list, description="parameter changes on given days")
+    shocks: list[Shock] = Field(default_factory=list, description="surges of categories over windows of days")
+
+    @model_validator(mode="after")
+    def _cross_checks(self):
+        depts = set(self.staffing.departments)
+        for name, cat in self.demand.categories.items():
+            for d in cat.departments:
+                if d not in depts:
+                    raise ValueError(_unknown("department", d, depts, f"demand.categories.{name}.departments"))
+        cats = set(self.demand.categories)
+        n_comm = self.population.subdistricts * self.population.communities_per_subdistrict
+        for i, s in enumerate(self.shocks):
+            for c in s.categories:
+                if c not in cats:
+                    raise ValueError(_unknown("category", c, cats, f"shocks[{i}].categories"))
+            _check_communities(s.communities, n_comm, f"shocks[{i}].communities")
+        for i, ch in enumerate(self.timeline):
+            _check_communities(ch.communities, n_comm, f"timeline[{i}].communities")
+            for path in ch.set:
+                if path.split(".")[0] in ("run", "population", "network", "timeline", "shocks", "name", "description"):
+                    raise ValueError(f"timeline[{i}].set: '{path}' cannot change during a run "
+                                     "(allowed sections: demand, channels, staffing, policies, routing, residents, privacy, costs)")
+                if ch.communities is not None and path not in LOCAL_PATHS:
+                    raise ValueError(f"timeline[{i}].set: '{path}' cannot differ between communities; "
+                                     f"with `communities` only these can: {', '.join(LOCAL_PATHS)}")
+        if self.network.neighbours % 2:
+            raise ValueError(f"network.neighbours must be even, got {self.network.neighbours}")
+        if self.routing.handoff_delay_max < self.routing.handoff_delay_min:
+            raise ValueError("routing.handoff_delay_max must be ≥ routing.handoff_delay_min")
+        return self
+
+    @property
+    def n_communities(self) -> int:
+        return self.population.subdistricts * self.population.communities_per_subdistrict
+
+    @property
+    def n_grids(self) -> int:
+        return self.n_communities * self.population.grids_per_community
+
+    @property
+    def n_residents(self) -> int:
+        return self.n_grids * self.population.residents_per_grid
+
+
+def _check_communities(comms, n, where):
+    if comms is None:
+        return
+    bad = [c for c in comms if not 0 <= c < n]
+    if bad:
+        raise ValueError(f"{where}: community indices {bad} out of range (allowed 0 to {n - 1})")
+
+
+def _unknown(kind, value, allowed, where) -> str:
+    hint = difflib.get_close_matches(str(value), sorted(allowed), n=1)
+    msg = f"{where}: unknown {kind} '{value}'"
+    if hint:
+        msg += f"; did you mean '{hint[0]}'?"
+    return msg + f" (allowed: {', '.join(sorted(allowed))})"
+
+
+# --------------------------------------------------------------------------------------------------
+# Paths, the parameter table and overrides
+
+@dataclass(frozen=True)
+class ParamInfo:
+    path: str
+    kind: str  # "int", "float", "bool", "str"
+    default: Any
+    lower: float | None
+    upper: float | None
+    unit: str
+    description: str
+    source: str
+    typical: tuple[float, float] | None
+
+    @property
+    def numeric(self) -> bool:
+        return self.kind in ("int", "float")
+
+
+def _field_bounds(field) -> tuple[float | None, float | None]:
+    lo = hi = None
+    for m in field.metadata:
+        lo = getattr(m, "ge", lo) if getattr(m, "ge", None) is not None else lo
+        hi = getattr(m, "le", hi) if getattr(m, "le", None) is not None else hi
+    return lo, hi
+
+
+def _kind(value) -> str:
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, int):
+        return "int"
+    if isinstance(value, float):
+        return "float"
+    return "str"
+
+
+def param_table(scenario: Scenario | None = None) -> list[ParamInfo]:
+    """Every scalar parameter of a scenario (the default one if None), with its metadata."""
+    scenario = scenario or Scenario()
+    rows: list[ParamInfo] = []
+
+    def walk(obj: BaseModel, prefix: str):
+        for name, field in type(obj).model_fields.items():
+            value = getattr(obj, name)
+            path = f"{prefix}{name}"
+            if isinstance(value, BaseModel):
+                walk(value, path + ".")
+            elif isinstance(value, dict) and value and all(isinstance(v, BaseModel) for v in value.values()):
+                for key, sub in value.items():
+                    walk(sub, f"{path}.{key}.")
+            elif isinstance(value, (bool, int, float)) or (isinstance(value, str) and name not in ("name", "description")):
+                extra = field.json_schema_extra or {}
+                lo, hi = _field_bounds(field)
+                typ = extra.get("typical")
+                rows.append(ParamInfo(path, _kind(value), value, lo, hi, extra.get("unit", ""),
+                                      field.description or "", extra.get("source", "A") if _kind(value) != "bool" else "",
+                                      tuple(typ) if typ else None))
+
+    for section in ("population", "network", "demand", "channels", "staffing", "policies", "routing",
+                    "residents", "privacy", "costs"):
+        walk(getattr(scenario, section), section + ".")
+    return rows
+
+
+def param_index(scenario: Scenario | None = None) -> dict[str, ParamInfo]:
+    return {p.path: p for p in param_table(scenario)}
+
+
+def closest_path(path: str, paths) -> str | None:
+    hits = difflib.get_close_matches(path, list(paths), n=1, cutoff=0.4)
+    return hits[0] if hits else None
+
+
+def get_path(obj: Any, path: str) -> Any:
+    for part in path.split("."):
+        obj = obj[part] if isinstance(obj, dict) else getattr(obj, part)
+    return obj
+
+
+def set_path(data: dict, path: str, value: Any) -> None:
+    """Set a dotted path in a nested dict (creating intermediate dicts)."""
+    parts = path.split(".")
+    node = data
+    for part in parts[:-1]:
+        nxt = node.get(part)
+        if not isinstance(nxt, dict):
+            nxt = {}
+            node[part] = nxt
+        node = nxt
+    node[parts[-1]] = value
+
+
+def check_path(path: str, scenario: Scenario | None = None, *, numeric: bool = False) -> ParamInfo:
+    """The parameter at a dotted path, or a ScenarioError naming the closest valid path."""
+    index = param_index(scenario)
+    if path in ("run.steps", "run.replications", "run.seed"):
+        field = RunSettings.model_fields[path.split(".")[1]]
+        lo, hi = _field_bounds(field)
+        return ParamInfo(path, "int", field.default, lo, hi, (field.json_schema_extra or {}).get("unit", ""),
+                         field.description or "", "", None)
+    if path not in index:
+        hint = closest_path(path, index)
+        raise ScenarioError(f"unknown parameter path '{path}'" + (f"; did you mean '{hint}'?" if hint else "")
+                            + " (`govsim params` lists them all)")
+    info = index[path]
+    if numeric and not info.numeric:
+        raise ScenarioError(f"'{path}' is a {info.kind} parameter, not a number")
+    return info
+
+
+def parse_value(text: str) -> Any:
+    """A `--set` value: YAML scalar syntax (numbers, true/false, lists)."""
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError:
+        return text
+
+
+def parse_overrides(items: list[str] | None) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for item in items or []:
+        if "=" not in item:
+            raise ScenarioError(f"--set '{item}': expected path.to.key=value")
+        key, _, val = item.partition("=")
+        out[key.strip()] = parse_value(val.strip())
+    return out
+
+
+# --------------------------------------------------------------------------------------------------
+# Loading
+
+def _deep_merge(base: dict, over: dict) -> dict:
+    out = copy.deepcopy(base)
+    for k, v in over.items():
+        if isinstance(v, dict) and isinstance(out.get(k), dict):
+            out[k] = _deep_merge(out[k], v)
+        else:
+            out[k] = copy.deepcopy(v)
+    return out
+
+
+def _resolve_file(ref: str, relative_to: Path | None) -> Path:
+    cand = Path(ref)
+    tries = [cand]
+    if relative_to is not None and not cand.is_absolute():
+        tries.insert(0, relative_to / cand)
+    if not cand.is_absolute():
+        tries.append(SCENARIO_DIR / cand)
+        if cand.suffix == "":
+            tries.append(SCENARIO_DIR / f"{ref}.yaml")
+    for t in tries:
+        if t.is_file():
+            return t
+    raise ScenarioError(f"scenario file not found: '{ref}'"
+                        + (f" (shipped scenarios: {', '.join(shipped_scenarios())})" if SCENARIO_DIR.is_dir() else ""))
+
+
+def read_yaml(path: Path) -> dict:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as e:
+        raise ScenarioError(f"cannot read '{path}': {e.strerror}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise ScenarioError(f"'{path}' is not valid YAML{where}: {getattr(e, 'problem', e)}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ScenarioError(f"'{path}' must hold a mapping of sections, not a {type(data).__name__}")
+    return data
+
+
+def scenario_data(path: str | Path, _seen: tuple = ()) -> dict:
+    """The merged raw data of a scenario file, following `extends` chains."""
+    file = _resolve_file(str(path), None) if not _seen else Path(path)
+    if file.resolve() in _seen:
+        raise ScenarioError(f"'extends' loops back to '{file}'")
+    data = read_yaml(file)
+    base_ref = data.pop("extends", None)
+    if base_ref is None:
+        return data
+    if not isinstance(base_ref, str):
+        raise ScenarioError(f"{file}: 'extends' must be a file name, got {base_ref!r}")
+    base_file = _resolve_file(base_ref, file.parent)
+    base = scenario_data(base_file, _seen + (file.resolve(),))
+    merged = _deep_merge(base, data)
+    # Lists of events add up along the chain, so a variant of a shocked scenario keeps the shock.
+    for key in ("timeline", "shocks"):
+        if key in base and key in data:
+            merged[key] = list(base[key]) + list(data[key])
+    return merged
+
+
+def build_scenario(data: dict, overrides: dict[str, Any] | None = None, *, origin: str = "scenario") -> Scenario:
+    """Validate raw data plus dotted-path overrides into a frozen Scenario."""
+    data = copy.deepcopy(data)
+    for path, value in (overrides or {}).items():
+        if not path.startswith(("run.", "name", "description")):
+            check_path(path, _lenient(data))
+        set_path(data, path, value)
+    try:
+        scen = Scenario.model_validate(data)
+    except ValidationError as e:
+        raise ScenarioError(format_validation_error(e, origin)) from None
+    _check_timeline(scen, origin)
+    return scen
+
+
+def _check_timeline(scen: Scenario, origin: str) -> None:
+    """Each timeline change must name real parameters and, applied in order, give a valid scenario."""
+    state = scen.model_dump()
+    for i, change in enumerate(sorted(scen.timeline, key=lambda c: c.day)):
+        for path, value in change.set.items():
+            try:
+                check_path(path, scen)
+            except ScenarioError as e:
+                raise ScenarioError(f"invalid scenario '{origin}':\n  timeline[{i}].set: {e}") from None
+            set_path(state, path, value)
+        state["timeline"] = []
+        try:
+            Scenario.model_validate(state)
+        except ValidationError as e:
+            raise ScenarioError(format_validation_error(e, f"{origin}, timeline change on day {change.day}")) from None
+
+
+def _lenient(data: dict) -> Scenario | None:
+    """The scenario as far as it validates (for listing the paths of its own categories/departments)."""
+    try:
+        return Scenario.model_validate(data)
+    except ValidationError:
+        return None
+
+
+def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None) -> Scenario:
+    """Load a scenario file (following `extends`) and apply `--set` overrides."""
+    data = scenario_data(path)
+    scen = build_scenario(data, overrides, origin=str(path))
+    if "name" not in data and not (overrides and "name" in overrides):
+        scen = scen.model_copy(update={"name": Path(str(path)).stem})
+    return scen
+
+
+def with_changes(scenario: Scenario, changes: dict[str, Any]) -> Scenario:
+    """A new scenario with dotted-path changes applied and validated."""
+    return build_scenario(scenario.model_dump(), changes, origin=scenario.name)
+
+
+def shipped_scenarios() -> list[str]:
+    return sorted(p.name for p in SCENARIO_DIR.glob("*.yaml"))
+
+
+def scenario_yaml(scenario: Scenario) -> str:
+    return yaml.safe_dump(scenario.model_dump(mode="json"), sort_keys=False, allow_unicode=True)
+
+
+# --------------------------------------------------------------------------------------------------
+# Error messages
+
+def _allowed_keys(model: type[BaseModel] | None) -> list[str]:
+    return sorted(model.model_fields) if model else []
+
+
+def _model_at(loc: tuple) -> type[BaseModel] | None:
+    """The schema class that holds the key at `loc` (for listing allowed keys and bounds)."""
+    model: Any = Scenario
+    skip = False  # the next part is a dict key or a list index
+    for part in loc[:-1]:
+        if skip or isinstance(part, int):
+            skip = False
+            continue
+        field = getattr(model, "model_fields", {}).get(part)
+        if field is None:
+            return None
+        ann = field.annotation
+        args = [a for a in getattr(ann, "__args__", ()) if a is not type(None)]
+        if isinstance(ann, type) and issubclass(ann, BaseModel):
+            model = ann
+        elif args and isinstance(args[-1], type) and issubclass(args[-1], BaseModel):
+            model, skip = args[-1], True
+        else:
+            return None
+    return model
+
+
+def format_validation_error(err: ValidationError, origin: str) -> str:
+    lines = []
+    for e in err.errors():
+        loc = tuple(e["loc"])
+        where = ".".join(str(p) for p in loc) or "(top level)"
+        typ = e["type"]
+        if typ == "extra_forbidden":
+            allowed = _allowed_keys(_model_at(loc))
+            hint = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
+            msg = f"{where}: unknown key '{loc[-1]}'"
+            if hint:
+                msg += f"; did you mean '{hint[0]}'?"
+            if allowed:
+                msg += f" (allowed: {', '.join(allowed)})"
+            lines.append(msg)
+        elif typ in ("greater_than_equal", "less_than_equal", "greater_than", "less_than"):
+            ctx = e.get("ctx", {})
+            lo, hi = _bounds_at(loc)
+            rng = f"allowed {lo} to {hi}" if lo is not None and hi is not None else \
+                f"must be {typ.replace('_', ' ')} {list(ctx.values())[0]}"
+            lines.append(f"{where} = {e.get('input')!r} is out of range ({rng})")
+        elif typ == "value_error":
+            lines.append(str(e.get("ctx", {}).get("error", e["msg"])) if loc == () else f"{where}: {e['msg'].removeprefix('Value error, ')}")
+        else:
+            lines.append(f"{where}: {e['msg']} (got {e.get('input')!r})")
+    body = "\n  ".join(line.removeprefix("Value error, ") for line in lines)
+    return f"invalid scenario '{origin}':\n  {body}"
+
+
+def _bounds_at(loc: tuple):
+    model = _model_at(loc)
+    if model is None or loc[-1] not in getattr(model, "model_fields", {}):
+        return None, None
+    return _field_bounds(model.model_fields[loc[-1]])
+
+
+def days_per_year() -> float:
+    return 365.0
+
+
+__all__ = [
+    "Scenario", "ScenarioError", "ParamInfo", "LOCAL_PATHS", "load_scenario", "build_scenario", "with_changes",
+    "param_table", "param_index", "check_path", "closest_path", "get_path", "parse_overrides", "scenario_yaml",
+    "shipped_scenarios", "scenario_data", "SCENARIO_DIR", "Category", "Department", "Change", "Shock",
+]
+
+_ = (math, Literal)
