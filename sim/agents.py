@@ -174,6 +174,7 @@ class Resident(mesa.Agent):
         np.add.at(model._sat_acc, res, s)
         np.add.at(model._sat_cnt, res, 1.0)
         touched = np.unique(res)
+        model.served[touched] = True
         mean_s = model._sat_acc[touched] / model._sat_cnt[touched]
         model.satisfaction[touched] = (1 - m) * model.satisfaction[touched] + m * mean_s
         model.trust[touched] += r.trust_learning * (mean_s - model.trust[touched])

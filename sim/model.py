@@ -156,6 +156,7 @@ class GovernanceModel(mesa.Model):
         r = sc.residents
         self.trust = np.clip(rng.normal(r.initial_trust, r.trust_spread, n), 0.0, 1.0)
         self.satisfaction = np.full(n, r.initial_satisfaction)
+        self.served = np.zeros(n, dtype=bool)   # has had a case closed (own experience of service)
         self._sat_acc = np.zeros(n)
         self._sat_cnt = np.zeros(n)
         # Per-community values of the parameters a pilot can change locally.
@@ -723,13 +724,17 @@ class GovernanceModel(mesa.Model):
         """Sharing carries a daily leak risk, cut by safeguards; a leak lowers everyone's trust."""
         u = self.streams["privacy"].random()   # drawn every day (CRN)
         pr = self.params.privacy
-        share = self.joined.mean()
-        p_leak = pr.leaks_per_year / 365.0 * share * (1 - pr.safeguard_effect * self.params.policies.privacy_safeguards)
-        if u < p_leak:
+        if u < self.leak_probability():
             self.counts["leaks"] += 1
             self.day_counts[DAILY_SERIES.index("leaks")] += 1
             self.trust -= pr.leak_trust_hit
             np.clip(self.trust, 0.0, 1.0, out=self.trust)
+
+    def leak_probability(self) -> float:
+        """Daily chance of a data leak: grows with the share of departments sharing, cut by safeguards."""
+        pr = self.params.privacy
+        return pr.leaks_per_year / 365.0 * self.joined.mean() \
+            * (1 - pr.safeguard_effect * self.params.policies.privacy_safeguards)
 
     def daily_cost(self) -> dict[str, float]:
         """Costs of one day, yuan."""
