@@ -37,7 +37,7 @@ $(VENV)/.stamp-test: pyproject.toml | $(PY)
 venv: $(VENV)/.stamp-run
 
 run: $(VENV)/.stamp-run
-	$(VENV)/bin/govsim run scenarios/baseline.yaml --out runs/baseline
+	$(VENV)/bin/govsim run scenarios/baseline.yaml --out runs/baseline --force
 
 # The Solara front-end is served from a local cache (government intranets have no internet); the
 # script fills it from the npm registry and takes under a second when nothing is missing.

@@ -555,7 +555,8 @@ def _deep_merge(base: dict, over: dict) -> dict:
     return out
 
 
-def _resolve_file(ref: str, relative_to: Path | None) -> Path:
+def resolve_scenario_file(ref: str, relative_to: Path | None = None) -> Path:
+    """The path of a scenario file: as given, relative to `relative_to`, or in the shipped scenarios/."""
     cand = Path(ref)
     tries = [cand]
     if relative_to is not None and not cand.is_absolute():
@@ -591,7 +592,7 @@ def read_yaml(path: Path) -> dict:
 
 def scenario_data(path: str | Path, _seen: tuple = ()) -> dict:
     """The merged raw data of a scenario file, following `extends` chains."""
-    file = _resolve_file(str(path), None) if not _seen else Path(path)
+    file = resolve_scenario_file(str(path), None) if not _seen else Path(path)
     if file.resolve() in _seen:
         raise ScenarioError(f"'extends' loops back to '{file}'")
     data = read_yaml(file)
@@ -600,7 +601,7 @@ def scenario_data(path: str | Path, _seen: tuple = ()) -> dict:
         return data
     if not isinstance(base_ref, str):
         raise ScenarioError(f"{file}: 'extends' must be a file name, got {base_ref!r}")
-    base_file = _resolve_file(base_ref, file.parent)
+    base_file = resolve_scenario_file(base_ref, file.parent)
     base = scenario_data(base_file, _seen + (file.resolve(),))
     merged = _deep_merge(base, data)
     # Lists of events add up along the chain, so a variant of a shocked scenario keeps the shock.
@@ -653,8 +654,10 @@ def _lenient(data: dict) -> Scenario | None:
 def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None) -> Scenario:
     """Load a scenario file (following `extends`) and apply `--set` overrides."""
     data = scenario_data(path)
+    own = read_yaml(resolve_scenario_file(str(path)))
     scen = build_scenario(data, overrides, origin=str(path))
-    if "name" not in data and not (overrides and "name" in overrides):
+    # A scenario is named after its own file unless it names itself (not after the file it extends).
+    if "name" not in own and not (overrides and "name" in overrides):
         scen = scen.model_copy(update={"name": Path(str(path)).stem})
     return scen
 
@@ -744,7 +747,7 @@ def days_per_year() -> float:
 __all__ = [
     "Scenario", "ScenarioError", "ParamInfo", "LOCAL_PATHS", "load_scenario", "build_scenario", "with_changes",
     "param_table", "param_index", "check_path", "closest_path", "get_path", "parse_overrides", "scenario_yaml",
-    "shipped_scenarios", "scenario_data", "SCENARIO_DIR", "Category", "Department", "Change", "Shock",
+    "shipped_scenarios", "scenario_data", "SCENARIO_DIR", "resolve_scenario_file", "Category", "Department", "Change", "Shock",
 ]
 
 _ = (math, Literal)

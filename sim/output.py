@@ -1,0 +1,671 @@
+"""Writing results: run directories, comparison directories, their figures and their README.
+
+A run directory holds everything one ``govsim run`` produced, each table in Parquet (for analysis) and
+CSV (for a spreadsheet), the resolved scenario, a manifest (seeds, versions, commit) and PNG figures.
+Figures are drawn from the same frames that are written, so a figure never shows what the files do
+not hold. Directories are written under a hidden sibling name and renamed into place at the end
+(:func:`staged_dir`), so a directory that carries the final name is always complete.
+
+This module knows nothing of the command line: it takes a scenario and results and writes files.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import uuid
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from sim.metrics import E_ORDER, METRIC_BY_NAME
+from sim.runner import RunResult, daily_long, manifest, paired_differences, summarise, summary_frame
+from sim.scenario import Scenario, scenario_yaml
+
+MANIFEST = "manifest.json"
+BAND = (0.025, 0.975)  # quantiles across replications drawn as the band around the mean
+
+# --------------------------------------------------------------------------------------------------
+# What every file and column means (the README of each directory is written from these).
+
+RUN_FILES: dict[str, str] = {
+    "README.txt": "this description of the files and their columns",
+    "scenario.yaml": "the resolved scenario: every parameter as run (base file, `extends` and --set applied)",
+    MANIFEST: "seed and per-replication seeds, package versions, git commit, time, command line, files",
+    "summary.parquet": "one row per replication: its seed and every 4E indicator",
+    "summary.csv": "the same as summary.parquet",
+    "summary_table.csv": "mean and 95% confidence interval over replications of every 4E indicator",
+    "daily.parquet": "one row per replication and day: the daily series",
+    "daily.csv": "the same as daily.parquet",
+    "grids.parquet": "one row per replication and grid: residents, staffing and outcomes at the end of the run",
+    "grids.csv": "the same as grids.parquet",
+    "departments.parquet": "one row per replication and department: queue statistics (Little's law L = λW)",
+    "departments.csv": "the same as departments.parquet",
+    "figures/backlog.png": "open cases at the centre or a department, by day",
+    "figures/satisfaction.png": "mean satisfaction of residents aged 60+ and of the others, by day",
+    "figures/trust.png": "mean trust in government, by day",
+    "figures/cost.png": "cumulative cost, by day",
+    "figures/resolved_escalated.png": "problems resolved and problems escalated per day (7-day mean)",
+    "figures/department_queues.png": "cases waiting in each department's queue, by day",
+}
+
+COMPARISON_FILES: dict[str, str] = {
+    "README.txt": "this description of the files and their columns",
+    MANIFEST: "seed, replications, scenarios and their directories, package versions, git commit, command line",
+    "comparison.parquet": "one row per compared scenario and indicator: paired difference from the base with 95% interval",
+    "comparison.csv": "the same as comparison.parquet",
+    "comparison_forest.png": "differences from the base with 95% intervals, in % of the base mean, one panel per E",
+    "comparison_daily.png": "daily backlog, satisfaction, trust and cumulative cost of every scenario (mean and band)",
+    "<scenario>/": "a full run directory per scenario (see its README.txt), run with the same seeds",
+}
+
+ID_COLUMNS: dict[str, str] = {
+    "scenario": "scenario name",
+    "replication": "replication index k (0-based); its seed is derived from the root seed and k alone",
+    "seed": "seed of this replication (the same k gets the same seed in every scenario)",
+    "day": "day of the simulation (1 = the end of the first day)",
+}
+
+# Daily series recorded by GovernanceModel (sim.model.DAILY_SERIES): unit and meaning.
+SERIES_DOC: dict[str, tuple[str, str]] = {
+    "new_problems": ("problems", "problems that arose that day, reported or not"),
+    "reports": ("reports", "problems residents reported that day, through any channel"),
+    "discovered": ("problems", "unreported problems grid workers found on patrol that day"),
+    "settled_on_spot": ("problems", "small disputes grid workers settled on the spot that day"),
+    "resolved": ("problems", "problems closed as resolved that day"),
+    "unresolved": ("problems", "cases closed without the problem being resolved that day"),
+    "escalated": ("problems", "problems that escalated into a dispute or incident that day"),
+    "abandoned": ("problems", "unreported, undiscovered problems given up by residents that day"),
+    "backlog": ("open cases", "cases at the centre or a department at the end of the day"),
+    "silent_open": ("problems", "open problems neither reported nor found, at the end of the day"),
+    "satisfaction": ("0–1", "mean satisfaction of all residents at the end of the day"),
+    "trust": ("0–1", "mean trust in government of all residents at the end of the day"),
+    "satisfaction_60plus": ("0–1", "mean satisfaction of residents aged 60+"),
+    "satisfaction_under60": ("0–1", "mean satisfaction of residents under 60"),
+    "cost": ("million yuan", "cumulative cost since day 1 (staff, platform, training, services, incidents)"),
+    "early_warnings": ("warnings", "early warnings on shared data that led to action on a common cause that day"),
+    "false_alarms": ("warnings", "false early warnings that day (each costs department time)"),
+    "leaks": ("leaks", "data leaks that became known that day"),
+    "duplicate_work": ("cases", "cases handled that day although their cause was already handled"),
+}
+QUEUE_PREFIX = "queue_"
+QUEUE_DOC = ("cases", "cases waiting in the named department's queue at the end of the day")
+
+GRID_DOC: dict[str, tuple[str, str]] = {
+    "grid": ("", "grid index (0-based)"),
+    "community": ("", "community index (0-based) the grid belongs to"),
+    "subdistrict": ("", "subdistrict index (0-based)"),
+    "residents": ("residents", "residents of the grid"),
+    "grid_workers": ("workers", "grid workers of the grid at the end of the run"),
+    "satisfaction": ("0–1", "mean satisfaction of the grid's residents at the end"),
+    "trust": ("0–1", "mean trust of the grid's residents at the end"),
+    "resolved": ("problems", "problems of the grid's residents resolved during the run"),
+    "escalated": ("problems", "problems that escalated during the run"),
+    "abandoned": ("problems", "problems abandoned unreported during the run"),
+    "found_by_patrol": ("problems", "problems found by grid workers before a report"),
+    "mean_days": ("days", "mean days from a problem arising to its resolution"),
+    "open_problems": ("problems", "problems still open at the end (reported or not)"),
+}
+
+DEPARTMENT_DOC: dict[str, tuple[str, str]] = {
+    "department": ("", "department name"),
+    "joined": ("", "joined to the shared data platform at the end of the run"),
+    "staff": ("staff", "case handlers"),
+    "capacity_per_day": ("cases per day", "cases the department can settle per day (staff × service rate)"),
+    "arrivals": ("cases", "cases that entered the department's queue during the run"),
+    "departures": ("cases", "cases that left the queue during the run"),
+    "mean_in_queue": ("cases", "time-averaged number of cases in the queue (L)"),
+    "arrival_rate": ("cases per day", "arrivals per day (λ)"),
+    "mean_time_in_queue": ("days", "mean time a case spent in the queue (W)"),
+    "queue_at_end": ("cases", "cases in the queue at the end of the run"),
+}
+
+SUMMARY_TABLE_DOC: dict[str, tuple[str, str]] = {
+    "metric": ("", "indicator name (a column of summary.csv)"),
+    "E": ("", "which E of the 4E framework (Economy, Efficiency, Effectiveness, Equity) or Calibration"),
+    "label": ("", "indicator label"),
+    "unit": ("", "unit of the indicator"),
+    "better": ("", "which direction is better: higher, lower or neither"),
+    "mean": ("unit", "mean over replications"),
+    "ci_low": ("unit", "lower end of the 95% confidence interval of the mean (t-based; empty with one replication)"),
+    "ci_high": ("unit", "upper end of the 95% confidence interval of the mean"),
+}
+
+COMPARISON_DOC: dict[str, tuple[str, str]] = {
+    "scenario": ("", "the compared scenario"),
+    "base_scenario": ("", "the base it is compared with"),
+    "metric": ("", "indicator name"),
+    "E": ("", "which E of the 4E framework, or Calibration"),
+    "label": ("", "indicator label"),
+    "unit": ("", "unit of the indicator"),
+    "better": ("", "which direction is better: higher, lower or neither"),
+    "base": ("unit", "mean of the base over replications"),
+    "value": ("unit", "mean of the compared scenario over replications"),
+    "difference": ("unit", "mean over replications of (scenario − base), paired by replication (same seed)"),
+    "ci_low": ("unit", "lower end of the 95% interval of the paired difference"),
+    "ci_high": ("unit", "upper end of the 95% interval of the paired difference"),
+    "verdict": ("", "better / worse when the interval excludes 0 (by the indicator's direction), else n.s."),
+    "replications": ("runs", "paired replications"),
+}
+
+
+class OutputError(Exception):
+    """An output directory that cannot be used; the message says why and what to do."""
+
+
+@dataclass(frozen=True)
+class RunTables:
+    """The frames a run directory holds (what the CLI prints is read from these)."""
+    summary: pd.DataFrame
+    summary_table: pd.DataFrame
+    daily: pd.DataFrame
+    grids: pd.DataFrame
+    departments: pd.DataFrame
+
+
+# --------------------------------------------------------------------------------------------------
+# Directories
+
+def dir_name(name: str) -> str:
+    """A scenario name made safe for a directory name."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("._") or "scenario"
+
+
+def is_output_dir(path: Path) -> bool:
+    """Whether `path` holds a complete govsim run or comparison (its manifest says so)."""
+    try:
+        data = json.loads((path / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(data, dict) and data.get("kind") in ("run", "comparison")
+
+
+def claim_out_dir(out: Path | None, default: Path, *, force: bool = False) -> Path:
+    """The directory to write to.
+
+    Without `out`, `default` (suffixed -2, -3, ... if taken). An existing `out` must be empty, or
+    hold a previous govsim output and `force` be given; anything else is refused, so that a mistyped
+    --out can never delete a directory of other files.
+    """
+    if out is None:
+        path, k = default, 2
+        while path.exists():
+            path, k = default.with_name(f"{default.name}-{k}"), k + 1
+        return path
+    if out.exists():
+        if not out.is_dir():
+            raise OutputError(f"--out '{out}' is a file, not a directory")
+        if any(out.iterdir()):
+            if not is_output_dir(out):
+                raise OutputError(f"--out '{out}' exists and does not hold a govsim output; "
+                                  "choose a new or empty directory")
+            if not force:
+                raise OutputError(f"--out '{out}' already holds a previous run; "
+                                  "use --force to replace it, or choose another directory")
+    return out
+
+
+@contextmanager
+def staged_dir(final: Path, *, replace: bool = False) -> Iterator[Path]:
+    """Yield a hidden sibling directory to write into; rename it to `final` when the block succeeds.
+
+    On any error (or Ctrl-C) the partial directory is removed, so nothing that looks complete is left.
+    A previous output at `final` is replaced only with `replace` (see :func:`claim_out_dir`), and only
+    once the new one is complete.
+    """
+    final = Path(final)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = final.parent / f".{final.name}.partial-{uuid.uuid4().hex[:8]}"
+    tmp.mkdir()
+    try:
+        yield tmp
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    _swap_in(tmp, final, replace)
+
+
+def _swap_in(tmp: Path, final: Path, replace: bool) -> None:
+    if final.is_dir() and not any(final.iterdir()):
+        final.rmdir()
+    if not final.exists():
+        os.rename(tmp, final)
+        return
+    if not (replace and is_output_dir(final)):
+        # Something took the name while this ran: keep both, and say where the new results are.
+        k = 2
+        while (alt := final.with_name(f"{final.name}-{k}")).exists():
+            k += 1
+        os.rename(tmp, alt)
+        raise OutputError(f"'{final}' was created by something else while this ran; "
+                          f"it is untouched and the results are in '{alt}'")
+    old = final.parent / f".{final.name}.old-{uuid.uuid4().hex[:8]}"
+    os.rename(final, old)
+    try:
+        os.rename(tmp, final)
+    except OSError:
+        os.rename(old, final)
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    shutil.rmtree(old, ignore_errors=True)
+
+
+# --------------------------------------------------------------------------------------------------
+# Run directories
+
+def run_tables(scenario: Scenario, results: Sequence[RunResult]) -> RunTables:
+    """The frames of a run directory, from the results of its replications."""
+    name = scenario.name
+    summary = summary_frame(list(results), name)
+
+    def stacked(attr: str) -> pd.DataFrame:
+        frames = []
+        for k, r in enumerate(results):
+            f = getattr(r, attr).copy()
+            f.insert(0, "seed", r.seed)
+            f.insert(0, "replication", k)
+            f.insert(0, "scenario", name)
+            frames.append(f)
+        return pd.concat(frames, ignore_index=True)
+
+    return RunTables(summary=summary, summary_table=summarise(summary), daily=daily_long(list(results), name),
+                     grids=stacked("grids"), departments=stacked("departments"))
+
+
+def write_run(directory: Path, scenario: Scenario, results: Sequence[RunResult], *,
+              source: str | None = None, figures: bool = True, tables: RunTables | None = None) -> RunTables:
+    """Write a run directory: tables, resolved scenario, figures, README and (last) the manifest."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    tables = tables or run_tables(scenario, results)
+    _write_frame(tables.summary, directory / "summary")
+    tables.summary_table.to_csv(directory / "summary_table.csv", index=False)
+    _write_frame(tables.daily, directory / "daily")
+    _write_frame(tables.grids, directory / "grids")
+    _write_frame(tables.departments, directory / "departments")
+    (directory / "scenario.yaml").write_text(scenario_yaml(scenario), encoding="utf-8")
+    files = dict(RUN_FILES)
+    if figures:
+        plot_run(directory / "figures", scenario, tables.daily)
+    else:
+        files = {k: v for k, v in files.items() if not k.startswith("figures/")}
+    (directory / "README.txt").write_text(run_readme(scenario, tables, files), encoding="utf-8")
+    info = manifest(kind="run", scenario_name=scenario.name, source=source, seed=scenario.run.seed,
+                    replications=len(results), steps=scenario.run.steps, seeds=[int(r.seed) for r in results],
+                    n_residents=scenario.n_residents, outputs=files)
+    _write_json(directory / MANIFEST, info)
+    return tables
+
+
+def _write_frame(frame: pd.DataFrame, stem: Path) -> None:
+    frame.to_parquet(stem.with_suffix(".parquet"), index=False)
+    frame.to_csv(stem.with_suffix(".csv"), index=False)
+
+
+def _write_json(path: Path, data: dict) -> None:
+    path.write_text(json.dumps(data, indent=2, ensure_ascii=False, default=_json_default) + "\n", encoding="utf-8")
+
+
+def _json_default(obj):
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, Path):
+        return str(obj)
+    raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
+
+
+def _columns_doc(columns, docs: Mapping[str, tuple[str, str]]) -> list[str]:
+    lines = []
+    for col in columns:
+        if col in ID_COLUMNS:
+            unit, text = "", ID_COLUMNS[col]
+        elif col in docs:
+            unit, text = docs[col]
+        elif col.startswith(QUEUE_PREFIX):
+            unit, text = QUEUE_DOC
+            text = f"{text} ({col.removeprefix(QUEUE_PREFIX)})"
+        elif col in METRIC_BY_NAME:
+            m = METRIC_BY_NAME[col]
+            unit, text = m.unit, f"{m.label} [{m.e}; {m.better} is better]" + (f": {m.description}" if m.description else "")
+        else:
+            unit, text = "", "(undocumented)"
+        if unit == "unit":  # a value in the unit named by the row's own `unit` column
+            unit = "in the row's unit"
+        lines.append(f"  {col}" + (f" [{unit}]" if unit else "") + f": {text}")
+    return lines
+
+
+def undocumented_columns(frame: pd.DataFrame, docs: Mapping[str, tuple[str, str]]) -> list[str]:
+    """Columns a README would list as undocumented (a test keeps this empty)."""
+    return [c for c in frame.columns if "(undocumented)" in _columns_doc([c], docs)[0]]
+
+
+def run_readme(scenario: Scenario, tables: RunTables, files: Mapping[str, str]) -> str:
+    r = scenario.run
+    out = [f"govsim run of scenario '{scenario.name}'",
+           *( [f"  {scenario.description.strip()}"] if scenario.description.strip() else []),
+           f"{scenario.n_residents:,} residents, {r.steps} days, {len(tables.summary)} replications, root seed {r.seed}.",
+           "Rerun with: govsim run scenario.yaml --out DIR   (same seed, same results)",
+           "",
+           "Files",
+           *[f"  {name}: {text}" for name, text in files.items()],
+           "",
+           "Figures show the mean over replications and a band from the 2.5th to the 97.5th percentile across",
+           "replications (the spread of single runs, not a confidence interval of the mean).",
+           "",
+           "Columns of summary.parquet / summary.csv", *_columns_doc(tables.summary.columns, {}),
+           "",
+           "Columns of summary_table.csv", *_columns_doc(tables.summary_table.columns, SUMMARY_TABLE_DOC),
+           "",
+           "Columns of daily.parquet / daily.csv", *_columns_doc(tables.daily.columns, SERIES_DOC),
+           "",
+           "Columns of grids.parquet / grids.csv", *_columns_doc(tables.grids.columns, GRID_DOC),
+           "",
+           "Columns of departments.parquet / departments.csv", *_columns_doc(tables.departments.columns, DEPARTMENT_DOC),
+           ""]
+    return "\n".join(out)
+
+
+# --------------------------------------------------------------------------------------------------
+# Comparisons
+
+def comparison_frame(base: str, summaries: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
+    """Each scenario's paired difference from `base` (first key of `summaries` is not required)."""
+    frames = []
+    for name, frame in summaries.items():
+        if name == base:
+            continue
+        d = paired_differences(summaries[base], frame)
+        d.insert(0, "base_scenario", base)
+        d.insert(0, "scenario", name)
+        d.insert(d.columns.get_loc("unit") + 1, "better", [METRIC_BY_NAME[m].better for m in d["metric"]])
+        d.insert(d.columns.get_loc("base") + 1, "value",
+                 [float(np.nanmean(frame[m].to_numpy(dtype=float))) if frame[m].notna().any() else float("nan")
+                  for m in d["metric"]])
+        d["replications"] = len(frame.merge(summaries[base][["replication"]], on="replication"))
+        frames.append(d)
+    return pd.concat(frames, ignore_index=True)
+
+
+def write_comparison(directory: Path, base: str, tables: Mapping[str, RunTables], dirs: Mapping[str, str], *,
+                     seed: int, steps: int, sources: Mapping[str, str] | None = None,
+                     figures: bool = True) -> pd.DataFrame:
+    """Write the comparison files beside the per-scenario run directories (already written)."""
+    directory = Path(directory)
+    comp = comparison_frame(base, {name: t.summary for name, t in tables.items()})
+    _write_frame(comp, directory / "comparison")
+    files = dict(COMPARISON_FILES)
+    if figures:
+        plot_forest(directory / "comparison_forest.png", comp, tables[base].summary)
+        plot_comparison_daily(directory / "comparison_daily.png", {n: t.daily for n, t in tables.items()})
+    else:
+        files = {k: v for k, v in files.items() if not k.endswith(".png")}
+    readme = [f"govsim comparison with base '{base}'",
+              f"Scenarios (directory): " + ", ".join(f"{n} ({dirs[n]}/)" for n in tables),
+              f"{len(next(iter(tables.values())).summary)} replications of {steps} days per scenario, root seed {seed}; "
+              "replication k of every scenario uses the same seed (common random numbers), so differences are paired.",
+              "", "Files", *[f"  {name}: {text}" for name, text in files.items()],
+              "", "Columns of comparison.parquet / comparison.csv", *_columns_doc(comp.columns, COMPARISON_DOC), ""]
+    (directory / "README.txt").write_text("\n".join(readme), encoding="utf-8")
+    info = manifest(kind="comparison", base=base, scenarios=list(tables), directories=dict(dirs),
+                    sources=dict(sources or {}), seed=seed, steps=steps,
+                    replications=len(next(iter(tables.values())).summary), outputs=files)
+    _write_json(directory / MANIFEST, info)
+    return comp
+
+
+# --------------------------------------------------------------------------------------------------
+# Figures (matplotlib Figure objects rendered with Agg by savefig: no display, no pyplot state)
+
+def _subplots(*grid, figsize, **kwargs):
+    """A figure and its axes without pyplot: no global backend or figure registry is touched."""
+    from matplotlib.figure import Figure
+    fig = Figure(figsize=figsize)
+    return fig, fig.subplots(*grid, **kwargs)
+
+
+def _tab10(i: int):
+    import matplotlib
+    return matplotlib.colormaps["tab10"](i % 10)
+
+
+def band(daily: pd.DataFrame, column: str) -> pd.DataFrame:
+    """Mean and 2.5–97.5% quantiles across replications of a daily column, by day."""
+    g = daily.groupby("day")[column]
+    return pd.DataFrame({"mean": g.mean(), "lo": g.quantile(BAND[0]), "hi": g.quantile(BAND[1])})
+
+
+def _rolling(daily: pd.DataFrame, column: str, window: int = 7) -> pd.DataFrame:
+    f = daily[["replication", "day", column]].sort_values(["replication", "day"]).copy()
+    f[column] = f.groupby("replication")[column].transform(lambda s: s.rolling(window, min_periods=1).mean())
+    return f
+
+
+def _draw(ax, b: pd.DataFrame, label: str | None = None, color=None, alpha: float = 0.2):
+    line, = ax.plot(b.index, b["mean"], label=label, color=color, lw=1.6)
+    ax.fill_between(b.index, b["lo"], b["hi"], color=line.get_color(), alpha=alpha, lw=0)
+    return line
+
+
+def _events(ax, scenario: Scenario) -> None:
+    """Shade shocks and mark timeline changes, so a jump in a series can be read against its cause."""
+    for s in scenario.shocks:
+        ax.axvspan(s.start + 0.5, s.end + 1.5, color="tab:red", alpha=0.08, lw=0)
+        ax.text(s.start + 1, 0.98, s.name, transform=ax.get_xaxis_transform(), va="top", fontsize=7, color="tab:red")
+    for c in scenario.timeline:
+        ax.axvline(c.day + 0.5, color="0.4", ls="--", lw=0.8)
+        ax.text(c.day + 1, 0.02, c.label or f"change, day {c.day}", transform=ax.get_xaxis_transform(),
+                rotation=90, va="bottom", fontsize=7, color="0.3")
+
+
+def _finish(fig, ax, path: Path, title: str, ylabel: str, n_reps: int, legend: bool = False) -> None:
+    ax.set_title(title)
+    ax.set_xlabel("day")
+    ax.set_ylabel(ylabel)
+    ax.grid(alpha=0.3)
+    ax.margins(x=0)
+    if legend:
+        ax.legend(fontsize=8, loc="best")
+    fig.text(0.99, 0.01, f"mean of {n_reps} replications; band: 2.5–97.5% across replications",
+             ha="right", va="bottom", fontsize=7, color="0.4")
+    fig.tight_layout(rect=(0, 0.03, 1, 1))
+    fig.savefig(path, dpi=110)
+
+
+def plot_run(directory: Path, scenario: Scenario, daily: pd.DataFrame) -> list[Path]:
+    """The PNG figures of a run directory (see RUN_FILES)."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    n = int(daily["replication"].nunique())
+    name = scenario.name
+    paths = []
+
+    def single(file, column, title, ylabel):
+        fig, ax = _subplots(figsize=(7, 4))
+        _draw(ax, band(daily, column))
+        _events(ax, scenario)
+        _finish(fig, ax, directory / file, f"{title} — {name}", ylabel, n)
+        paths.append(directory / file)
+
+    single("backlog.png", "backlog", "Backlog", "open cases")
+    single("trust.png", "trust", "Mean trust in government", "trust (0–1)")
+    single("cost.png", "cost", "Cumulative cost", "million yuan")
+
+    fig, ax = _subplots(figsize=(7, 4))
+    _draw(ax, band(daily, "satisfaction_60plus"), "aged 60+", "tab:purple")
+    _draw(ax, band(daily, "satisfaction_under60"), "under 60", "tab:green")
+    _events(ax, scenario)
+    _finish(fig, ax, directory / "satisfaction.png", f"Mean satisfaction by age — {name}", "satisfaction (0–1)", n, True)
+    paths.append(directory / "satisfaction.png")
+
+    fig, axes = _subplots(1, 2, figsize=(10, 4))
+    for ax, col, color in zip(axes, ("resolved", "escalated"), ("tab:blue", "tab:red")):
+        _draw(ax, band(_rolling(daily, col), col), color=color)
+        _events(ax, scenario)
+        ax.set_title(f"Problems {col} per day (7-day mean)")
+        ax.set_xlabel("day")
+        ax.set_ylabel("problems per day")
+        ax.grid(alpha=0.3)
+        ax.margins(x=0)
+    fig.suptitle(name)
+    fig.text(0.99, 0.01, f"mean of {n} replications; band: 2.5–97.5% across replications",
+             ha="right", va="bottom", fontsize=7, color="0.4")
+    fig.tight_layout(rect=(0, 0.03, 1, 1))
+    fig.savefig(directory / "resolved_escalated.png", dpi=110)
+    paths.append(directory / "resolved_escalated.png")
+
+    # One small panel per department: nine overlapping bands in one panel cannot be read.
+    queues = [c for c in daily.columns if c.startswith(QUEUE_PREFIX)]
+    ncols = min(3, max(1, len(queues)))
+    nrows = max(1, -(-len(queues) // ncols))
+    fig, axes = _subplots(nrows, ncols, figsize=(3.4 * ncols, 2.1 * nrows + 0.6), sharex=True, squeeze=False)
+    for ax, col in zip(axes.flat, queues):
+        _draw(ax, band(daily, col), color="tab:blue")
+        _events(ax, scenario)
+        ax.set_title(col.removeprefix(QUEUE_PREFIX).replace("_", " "), fontsize=9)
+        ax.grid(alpha=0.3)
+        ax.margins(x=0)
+        ax.tick_params(labelsize=8)
+    for ax in axes.flat[len(queues):]:
+        ax.set_visible(False)
+    for ax in axes[:, 0]:
+        ax.set_ylabel("cases waiting", fontsize=8)
+    for ax in axes[-1, :]:
+        ax.set_xlabel("day", fontsize=8)
+    fig.suptitle(f"Department queues (cases waiting at the end of the day) — {name}", fontsize=11)
+    fig.text(0.99, 0.005, f"mean of {n} replications; band: 2.5–97.5% across replications",
+             ha="right", va="bottom", fontsize=7, color="0.4")
+    fig.tight_layout(rect=(0, 0.02, 1, 1))
+    fig.savefig(directory / "department_queues.png", dpi=110)
+    paths.append(directory / "department_queues.png")
+    return paths
+
+
+VERDICT_COLORS = {"better": "tab:green", "worse": "tab:red", "n.s.": "0.5"}
+
+
+def relative_difference(comp: pd.DataFrame, base_summary: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Differences and their intervals in % of |base mean|.
+
+    NaN where a percentage means nothing: the base mean is ~0, or (given the base's replications)
+    its own 95% interval includes 0, as a gap between groups often does.
+    """
+    from sim.runner import mean_ci
+    scale = comp["base"].abs()
+    ok = scale > 1e-9 * (1 + comp[["difference", "ci_low", "ci_high"]].abs().max(axis=1))
+    if base_summary is not None:
+        def straddles(metric: str) -> bool:
+            _, lo, hi = mean_ci(base_summary[metric].to_numpy(dtype=float)) if metric in base_summary else (0, 1, 1)
+            return bool(np.isfinite(lo) and lo <= 0 <= hi)
+        ok &= ~comp["metric"].map(straddles).astype(bool)
+    out = comp.copy()
+    for col in ("difference", "ci_low", "ci_high"):
+        out[f"{col}_pct"] = np.where(ok, 100 * comp[col] / scale.where(ok, 1.0), np.nan)
+    return out
+
+
+def plot_forest(path: Path, comp: pd.DataFrame, base_summary: pd.DataFrame | None = None) -> Path:
+    """Dot-and-whisker plot of each scenario's difference from the base, one panel per E.
+
+    Indicators have different units, so differences are shown in % of the base mean; a marker is
+    coloured by its verdict (green better, red worse, grey not significant).
+    """
+    from matplotlib.lines import Line2D
+    from matplotlib.transforms import blended_transform_factory
+    rel = relative_difference(comp[comp["E"] != "Calibration"], base_summary)
+    es = [e for e in E_ORDER if e in set(rel["E"])]
+    scenarios = list(dict.fromkeys(rel["scenario"]))
+    base = comp["base_scenario"].iloc[0]
+    markers = "os^Dv<>Ph*"
+    counts = [rel.loc[rel["E"] == e, "metric"].nunique() for e in es]
+    per_row = 0.32 + 0.14 * len(scenarios)
+    fig, axes = _subplots(len(es), 1, figsize=(9, 1.6 + per_row * sum(counts) + 0.5 * len(es)),
+                             gridspec_kw={"height_ratios": counts}, squeeze=False)
+    step = 0.7 / len(scenarios)
+    for ax, e in zip(axes[:, 0], es):
+        part = rel[rel["E"] == e]
+        metrics = list(dict.fromkeys(part["metric"]))
+        left = blended_transform_factory(ax.transAxes, ax.transData)
+        for j, scen in enumerate(scenarios):
+            rows = part[part["scenario"] == scen].set_index("metric").reindex(metrics)
+            y = np.arange(len(metrics)) + (j - (len(scenarios) - 1) / 2) * step
+            for yi, (_, r) in zip(y, rows.iterrows()):
+                if not np.isfinite(r["difference_pct"]):
+                    ax.text(0.01, yi, f"n/a: {base} ≈ 0 ({format_number(r['difference'], signed=True)} {r['unit']})",
+                            transform=left, fontsize=7, color="0.45", va="center")
+                    continue
+                color = VERDICT_COLORS.get(r["verdict"], "0.5")
+                if np.isfinite(r["ci_low_pct"]):
+                    ax.plot([r["ci_low_pct"], r["ci_high_pct"]], [yi, yi], color=color, lw=1.8)
+                ax.plot(r["difference_pct"], yi, markers[j % len(markers)], color=color, ms=6)
+                if len(scenarios) == 1:
+                    ax.annotate(f"{format_number(r['difference'], signed=True)} {r['unit']}", (r["difference_pct"], yi),
+                                xytext=(0, 5), textcoords="offset points", fontsize=7, ha="center", color="0.25")
+        labels = [("↑ " if METRIC_BY_NAME[m].better == "higher" else "↓ ") + METRIC_BY_NAME[m].label for m in metrics]
+        ax.set_yticks(np.arange(len(metrics)), labels, fontsize=8)
+        ax.set_ylim(len(metrics) - 0.5, -0.5)
+        ax.axvline(0, color="0.2", lw=0.8)
+        ax.set_title(e, fontsize=10, loc="left", fontweight="bold")
+        ax.grid(axis="x", alpha=0.3)
+        ax.tick_params(axis="x", labelsize=8)
+        ax.set_xlabel(f"difference from {base}, % of its mean", fontsize=8)
+    handles = [Line2D([], [], color=c, marker="o", ls="-", label=v) for v, c in VERDICT_COLORS.items()]
+    if len(scenarios) > 1:
+        handles += [Line2D([], [], color="0.3", marker=markers[j % len(markers)], ls="", label=s)
+                    for j, s in enumerate(scenarios)]
+    fig.legend(handles=handles, loc="lower center", fontsize=8, ncol=min(5, len(handles)), frameon=False)
+    who = scenarios[0] if len(scenarios) == 1 else ", ".join(scenarios)
+    fig.suptitle(f"{who} vs {base}: paired differences with 95% intervals\n"
+                 "(↑ higher is better, ↓ lower is better; green better, red worse, grey not significant)",
+                 fontsize=10, x=0.01, ha="left")
+    fig.tight_layout(rect=(0, 0.04, 1, 1))
+    fig.savefig(path, dpi=110)
+    return Path(path)
+
+
+KEY_SERIES = (("backlog", "Backlog", "open cases"), ("satisfaction", "Mean satisfaction", "0–1"),
+              ("trust", "Mean trust", "0–1"), ("cost", "Cumulative cost", "million yuan"))
+
+
+def plot_comparison_daily(path: Path, dailies: Mapping[str, pd.DataFrame]) -> Path:
+    """Key daily series of every compared scenario, mean and band, one panel per series."""
+    fig, axes = _subplots(2, 2, figsize=(11, 7))
+    for ax, (col, title, unit) in zip(axes.flat, KEY_SERIES):
+        for i, (name, daily) in enumerate(dailies.items()):
+            _draw(ax, band(daily, col), name, _tab10(i), alpha=0.15)
+        ax.set_title(title)
+        ax.set_xlabel("day")
+        ax.set_ylabel(unit)
+        ax.grid(alpha=0.3)
+        ax.margins(x=0)
+    axes.flat[0].legend(fontsize=8)
+    n = int(next(iter(dailies.values()))["replication"].nunique())
+    fig.text(0.99, 0.01, f"mean of {n} replications per scenario (same seeds); band: 2.5–97.5% across replications",
+             ha="right", va="bottom", fontsize=7, color="0.4")
+    fig.tight_layout(rect=(0, 0.03, 1, 1))
+    fig.savefig(path, dpi=110)
+    return Path(path)
+
+
+# --------------------------------------------------------------------------------------------------
+def format_number(x: float, signed: bool = False) -> str:
+    """A number for tables: thousands separators from 1,000 up, else three significant digits."""
+    if x is None or not np.isfinite(x):
+        return "–"
+    s = "+" if signed else ""
+    if abs(x) >= 1000:
+        return f"{x:{s},.0f}"
+    if x == 0:
+        return "0"
+    return f"{x:{s}.3g}"
+
+
+__all__ = ["OutputError", "RunTables", "claim_out_dir", "staged_dir", "is_output_dir", "dir_name", "run_tables",
+           "write_run", "write_comparison", "comparison_frame", "plot_run", "plot_forest", "plot_comparison_daily",
+           "format_number", "SERIES_DOC", "RUN_FILES", "COMPARISON_FILES"]
