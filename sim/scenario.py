@@ -614,6 +614,12 @@ def scenario_data(path: str | Path, _seen: tuple = ()) -> dict:
 def build_scenario(data: dict, overrides: dict[str, Any] | None = None, *, origin: str = "scenario") -> Scenario:
     """Validate raw data plus dotted-path overrides into a frozen Scenario."""
     data = copy.deepcopy(data)
+    if overrides:
+        # Overrides go into the fully resolved scenario, so that a path into a named entry that the file
+        # does not spell out (e.g. demand.categories.market.share) changes that entry, not a blank one.
+        resolved = _lenient(data)
+        if resolved is not None:
+            data = resolved.model_dump()
     for path, value in (overrides or {}).items():
         if not path.startswith(("run.", "name", "description")):
             check_path(path, _lenient(data))

@@ -100,3 +100,12 @@ def test_golden_regression():
     expected = json.loads(GOLDEN.read_text())
     got = json.loads(json.dumps(golden_result()))
     assert got == expected
+
+
+def test_set_reaches_named_entries_the_file_does_not_spell_out():
+    sc = load_scenario("baseline.yaml", {"demand.categories.market.share": 0.5,
+                                         "staffing.departments.health.staff_per_10k": 3.0})
+    assert sc.demand.categories["market"].share == 0.5
+    assert sc.demand.categories["market"].departments == Scenario().demand.categories["market"].departments
+    assert sc.staffing.departments["health"].staff_per_10k == 3.0
+    assert sc.name == "baseline"

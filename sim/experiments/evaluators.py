@@ -1,0 +1,210 @@
+"""Evaluators: how runs are executed, behind the standard ``concurrent.futures.Executor`` interface.
+
+* :class:`InProcessExecutor` — one worker, runs tasks in this process as they are submitted;
+* a ``ProcessPoolExecutor`` with an explicit ``forkserver`` (or ``spawn``) context — the default, one
+  process per core; the start method is passed to the pool, never set process-wide;
+* a ``dask.distributed`` cluster through ``Client.get_executor()`` — ``--cluster tcp://host:port``, or
+  ``--cluster local`` for a ``LocalCluster`` on 127.0.0.1 (one single-threaded process per worker).
+  Needs the optional extra ``govsim[cluster]``; the workers must be able to import ``sim``.
+
+A task is :func:`run_chunk`: several runs, so the per-task overhead (pickling, scheduling) stays small
+against the runs themselves. A run that raises is caught inside the task and comes back as a failed
+record with its message; only the loss of a task itself (a worker process died, a cluster worker was
+lost) surfaces as an exception from its future, and the sweep then resubmits its runs.
+"""
+
+from __future__ import annotations
+
+import math
+import multiprocessing
+import os
+import sys
+import time
+import traceback
+from concurrent.futures import CancelledError, Executor, Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from typing import Sequence
+
+from .errors import ExperimentError
+
+MAX_ERROR_CHARS = 2000
+
+
+def run_chunk(runner, runs: Sequence[tuple[int, int, dict]], outcomes: Sequence[str],
+              required: Sequence[str] = ()) -> dict[str, list]:
+    """Run ``runner(values, seed)`` for each ``(run_id, seed, values)``; return columns of records.
+
+    Every run is independent: an exception fails that run only (its message is kept), and outcome
+    values are stored as floats (NaN when the model did not return one).
+    """
+    cols: dict[str, list] = {"run": [], "status": [], "error": [], "elapsed": [], **{o: [] for o in outcomes}}
+    nan = float("nan")
+    for run_id, seed, values in runs:
+        t0 = time.perf_counter()
+        try:
+            summary = runner(values, seed)
+            missing = [o for o in required if o not in summary]
+            if missing:
+                raise KeyError(f"the run returned no value for outcome(s) {', '.join(missing)}")
+            row = {o: _float(summary.get(o, nan)) for o in outcomes}
+            status, error = "done", None
+        except Exception as e:  # a failing run must not stop the sweep
+            row = dict.fromkeys(outcomes, nan)
+            status, error = "failed", describe_error(e)
+        cols["run"].append(run_id)
+        cols["status"].append(status)
+        cols["error"].append(error)
+        cols["elapsed"].append(time.perf_counter() - t0)
+        for o in outcomes:
+            cols[o].append(row[o])
+    return cols
+
+
+def _float(v) -> float:
+    try:
+        return float(v)
+    except (TypeError, ValueError):
+        return float("nan")
+
+
+def describe_error(e: BaseException) -> str:
+    msg = f"{type(e).__name__}: {e}"
+    frames = traceback.extract_tb(e.__traceback__)
+    if frames:
+        f = frames[-1]
+        msg += f" (at {os.path.basename(f.filename)}:{f.lineno} in {f.name})"
+    return msg[:MAX_ERROR_CHARS]
+
+
+# --------------------------------------------------------------------------------------------------
+# Executors
+
+class InProcessExecutor(Executor):
+    """Runs each task in the calling process when it is submitted (one worker, no pickling)."""
+
+    def submit(self, fn, /, *args, **kwargs) -> Future:
+        fut: Future = Future()
+        fut.set_running_or_notify_cancel()
+        try:
+            fut.set_result(fn(*args, **kwargs))
+        except BaseException as e:  # noqa: BLE001 - handed to the caller through the future
+            if isinstance(e, KeyboardInterrupt):
+                raise
+            fut.set_exception(e)
+        return fut
+
+
+def lost_task_errors() -> tuple[type[BaseException], ...]:
+    """Exceptions that mean a task was lost with its worker (so its runs are resubmitted)."""
+    errs: list[type[BaseException]] = [BrokenProcessPool, CancelledError, ConnectionError, EOFError]
+    if "distributed" in sys.modules:  # only a Dask back end can raise these (and importing it costs a second)
+        from distributed import KilledWorker
+        from distributed.comm.core import CommClosedError
+        errs += [KilledWorker, CommClosedError]
+    return tuple(errs)
+
+
+class Backend:
+    """Owns an executor; knows how many workers it has and how to replace a broken one."""
+
+    label = "backend"
+    workers = 1
+
+    def executor(self) -> Executor:
+        raise NotImplementedError
+
+    def restart(self) -> Executor:
+        """A fresh executor after the current one broke (a worker process died)."""
+        return self.executor()
+
+    def close(self) -> None:
+        pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+class InProcess(Backend):
+    def __init__(self):
+        self.label = "in-process (1 worker)"
+        self._ex = InProcessExecutor()
+
+    def executor(self) -> Executor:
+        return self._ex
+
+
+def _mp_context():
+    methods = multiprocessing.get_all_start_methods()
+    return multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+
+
+class ProcessPool(Backend):
+    def __init__(self, workers: int):
+        self.workers = workers
+        self._ctx = _mp_context()
+        self.label = f"process pool ({workers} workers, {self._ctx.get_start_method()})"
+        self._ex: ProcessPoolExecutor | None = None
+
+    def executor(self) -> Executor:
+        if self._ex is None:
+            self._ex = ProcessPoolExecutor(max_workers=self.workers, mp_context=self._ctx)
+        return self._ex
+
+    def restart(self) -> Executor:
+        self.close()
+        return self.executor()
+
+    def close(self) -> None:
+        if self._ex is not None:
+            self._ex.shutdown(wait=True, cancel_futures=True)
+            self._ex = None
+
+
+class Dask(Backend):
+    def __init__(self, address: str, workers: int | None):
+        try:
+            from distributed import Client, LocalCluster
+        except ImportError:
+            raise ExperimentError("--cluster needs dask.distributed: pip install 'govsim[cluster]'") from None
+        self._cluster = None
+        if address == "local":
+            n = workers or os.cpu_count() or 1
+            import logging
+            self._cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, host="127.0.0.1",
+                                         dashboard_address=None, silence_logs=logging.ERROR)
+            self._client = Client(self._cluster)
+            self.label = f"dask LocalCluster ({n} workers on 127.0.0.1)"
+        else:
+            try:
+                self._client = Client(address, timeout="20s")
+            except (OSError, TimeoutError) as e:
+                raise ExperimentError(f"cannot reach the Dask scheduler at {address}: {e}") from None
+            self.label = f"dask cluster {address}"
+        self.workers = max(1, sum(self._client.nthreads().values()))
+        self._ex = self._client.get_executor(pure=False)
+
+    def executor(self) -> Executor:
+        return self._ex
+
+    def close(self) -> None:
+        try:
+            self._client.close()
+        finally:
+            if self._cluster is not None:
+                self._cluster.close()
+
+
+def make_backend(workers: int | None = None, cluster: str | None = None) -> Backend:
+    if workers is not None and workers < 1:
+        raise ExperimentError(f"--workers must be at least 1 (got {workers})")
+    if cluster:
+        return Dask(cluster, workers)
+    n = workers or os.cpu_count() or 1
+    return InProcess() if n == 1 else ProcessPool(n)
+
+
+def initial_chunk(runs: int, workers: int) -> int:
+    return max(1, min(8, math.ceil(runs / (4 * workers))))

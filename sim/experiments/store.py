@@ -1,0 +1,357 @@
+"""The sweep directory: the saved experiment, its design, the results as they arrive, and a manifest.
+
+Layout of ``DIR``::
+
+    experiment.yaml       the resolved experiment (itself a valid experiment file: explicit factors, seed)
+    base_scenario.yaml    the base scenario it ran on, merged (so the sweep can be resumed or re-read alone)
+    design.parquet        one row per point: factor values and, for sampled designs, unit coordinates u:<path>
+    chunks/part-NNNNNN.parquet
+                          one file per finished chunk of runs (run, point, replication, seed, status, error,
+                          elapsed, outcomes), each written atomically (temporary file, fsync, rename)
+    manifest.json         the resolved experiment, its fingerprint and seed, package versions and git commit,
+                          the sessions that ran it, and every run's status as half-open run-id ranges
+                          ({"done": [[0, 120], ...], "failed": ..., "pending": ...}) with the error of each
+                          failed run; rewritten atomically as chunks arrive (at most once a second)
+    results.parquet       the consolidated table once no run is pending: one row per run, design factors
+                          and outcomes row-aligned (``pd.read_parquet``), sorted by run id
+
+Run ``r`` is replication ``r % R`` of point ``r // R``. The chunk files (and results.parquet, which
+replaces them once written) are the source of truth: the manifest is a summary rebuilt from them when a
+sweep resumes, so a kill between writing a chunk and updating the manifest loses nothing. When a run
+appears twice (a failed run retried) the newer record wins.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+import platform
+import shutil
+import subprocess
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import yaml
+
+from .errors import ExperimentError
+from .spec import Experiment, load_experiment
+
+FORMAT = "govsim-sweep/1"
+STATUS_PENDING, STATUS_DONE, STATUS_FAILED = 0, 1, 2
+RUN_COLUMNS = ("run", "point", "replication", "seed")
+TAIL_COLUMNS = ("status", "error", "elapsed")
+MAX_MANIFEST_ERRORS = 1000  # every error is in the result files; the manifest lists the first ones
+
+
+def now() -> str:
+    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+
+
+# --------------------------------------------------------------------------------------------------
+# Atomic writes
+
+def _fsync_dir(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def atomic_write_bytes(path: Path, write) -> None:
+    """Write through ``write(fileobj)`` to a temporary file, fsync it, then rename it into place."""
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
+    try:
+        with open(tmp, "wb") as fh:
+            write(fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    _fsync_dir(path.parent)
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    atomic_write_bytes(path, lambda fh: fh.write(text.encode("utf-8")))
+
+
+def atomic_write_parquet(path: Path, table: pd.DataFrame) -> None:
+    arrow = pa.Table.from_pandas(table, preserve_index=False)
+    atomic_write_bytes(path, lambda fh: pq.write_table(arrow, fh))
+
+
+# --------------------------------------------------------------------------------------------------
+# Provenance
+
+def versions() -> dict[str, Any]:
+    from importlib import metadata
+    out: dict[str, Any] = {"python": platform.python_version(), "platform": platform.platform()}
+    for dist in ("mesa", "numpy", "pandas", "SALib", "scipy", "pyarrow", "pydantic", "dask", "distributed"):
+        try:
+            out[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            pass
+    out["git_commit"] = git_commit()
+    return out
+
+
+def git_commit() -> str | None:
+    repo = Path(__file__).resolve().parents[2]
+    try:
+        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True, timeout=5)
+        if head.returncode != 0:
+            return None
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=repo,
+                               capture_output=True, text=True, timeout=5)
+        return head.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "")
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def ranges(mask: np.ndarray) -> list[list[int]]:
+    """Half-open [start, stop) run-id ranges where ``mask`` is true."""
+    m = np.concatenate([[False], np.asarray(mask, dtype=bool), [False]])
+    edges = np.flatnonzero(np.diff(m.astype(np.int8)))
+    return [[int(a), int(b)] for a, b in zip(edges[::2], edges[1::2])]
+
+
+# --------------------------------------------------------------------------------------------------
+
+@dataclass
+class RunStatus:
+    """The state of every run of a sweep, rebuilt from the result files."""
+
+    status: np.ndarray  # int8 per run: pending / done / failed
+    errors: dict[int, str]
+    next_seq: int
+
+    @property
+    def done(self) -> int:
+        return int((self.status == STATUS_DONE).sum())
+
+    @property
+    def failed(self) -> int:
+        return int((self.status == STATUS_FAILED).sum())
+
+    @property
+    def pending(self) -> int:
+        return int((self.status == STATUS_PENDING).sum())
+
+
+class SweepDir:
+    """One sweep's output directory (see the module docstring for the layout)."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+
+    # -- paths
+    experiment_file = property(lambda self: self.path / "experiment.yaml")
+    base_file = property(lambda self: self.path / "base_scenario.yaml")
+    design_file = property(lambda self: self.path / "design.parquet")
+    manifest_file = property(lambda self: self.path / "manifest.json")
+    results_file = property(lambda self: self.path / "results.parquet")
+    chunk_dir = property(lambda self: self.path / "chunks")
+
+    def exists(self) -> bool:
+        return self.manifest_file.is_file() and self.design_file.is_file() and self.experiment_file.is_file()
+
+    # -- creating and opening
+    def initialise(self, exp: Experiment, fresh: bool = False) -> pd.DataFrame:
+        """Prepare the directory for ``exp``; return the design (the saved one when resuming)."""
+        if fresh and self.path.exists():
+            self.clear()
+        if self.exists():
+            manifest = self.read_manifest()
+            if manifest.get("fingerprint") != exp.fingerprint():
+                raise ExperimentError(
+                    f"'{self.path}' holds a sweep of a different experiment ({_what_changed(self, exp)}); "
+                    "choose another --out, or pass --fresh to discard it")
+            return pd.read_parquet(self.design_file)
+        if self.path.exists() and any(p for p in self.path.iterdir() if not p.name.startswith(".")):
+            if not (self.chunk_dir.exists() or self.design_file.exists()):
+                raise ExperimentError(f"'{self.path}' exists and is not a sweep directory; choose another --out")
+        self.path.mkdir(parents=True, exist_ok=True)
+        self.chunk_dir.mkdir(exist_ok=True)
+        design = exp.sample_design()
+        if exp.base_data is not None:
+            atomic_write_text(self.base_file, yaml.safe_dump(exp.base_data, sort_keys=False, allow_unicode=True))
+        header = (f"# Resolved experiment written by `govsim sweep` on {now()}"
+                  + (f" from {exp.source}" if exp.source else "") + ".\n# It is itself a valid experiment file.\n")
+        body = yaml.safe_dump(exp.to_file_dict("base_scenario.yaml" if exp.base_data is not None else None),
+                              sort_keys=False, allow_unicode=True)
+        atomic_write_text(self.experiment_file, header + body)
+        atomic_write_parquet(self.design_file, design)
+        status = RunStatus(np.zeros(exp.n_runs, dtype=np.int8), {}, 0)
+        self.write_manifest(exp, status, sessions=[], created=now())
+        return design
+
+    def clear(self) -> None:
+        for name in ("experiment.yaml", "base_scenario.yaml", "design.parquet", "manifest.json", "results.parquet"):
+            (self.path / name).unlink(missing_ok=True)
+        if self.chunk_dir.exists():
+            shutil.rmtree(self.chunk_dir)
+        sens = self.path / "sensitivity"
+        if sens.exists():
+            shutil.rmtree(sens)
+
+    def load_experiment(self) -> Experiment:
+        if not self.experiment_file.is_file():
+            raise ExperimentError(f"'{self.path}' is not a sweep directory (no experiment.yaml)")
+        return load_experiment(self.experiment_file)
+
+    def read_manifest(self) -> dict:
+        try:
+            return json.loads(self.manifest_file.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+
+    def read_design(self) -> pd.DataFrame:
+        return pd.read_parquet(self.design_file)
+
+    # -- results
+    def chunk_files(self) -> list[Path]:
+        if not self.chunk_dir.is_dir():
+            return []
+        return sorted(p for p in self.chunk_dir.glob("part-*.parquet"))
+
+    def _record_files(self) -> list[Path]:
+        """Result files oldest first (later records of a run win)."""
+        return ([self.results_file] if self.results_file.is_file() else []) + self.chunk_files()
+
+    def scan(self, n_runs: int) -> RunStatus:
+        """Every run's status, from the result files (the source of truth)."""
+        for tmp in list(self.path.glob(".*.tmp")) + list(self.chunk_dir.glob(".*.tmp") if self.chunk_dir.is_dir() else []):
+            tmp.unlink(missing_ok=True)  # left by a kill in the middle of a write
+        status = np.zeros(n_runs, dtype=np.int8)
+        errors: dict[int, str] = {}
+        seq = 0
+        for f in self._record_files():
+            try:
+                t = pq.read_table(f, columns=["run", "status", "error"]).to_pandas()
+            except Exception:  # an unreadable file cannot come from an atomic write; rerun its runs
+                continue
+            runs = t["run"].to_numpy()
+            ok = t["status"].to_numpy() == "done"
+            status[runs[ok]] = STATUS_DONE
+            status[runs[~ok]] = STATUS_FAILED
+            for r in runs[ok]:
+                errors.pop(int(r), None)
+            for r, e in zip(runs[~ok], t["error"].to_numpy()[~ok]):
+                errors[int(r)] = str(e)
+            if f.name.startswith("part-"):
+                seq = max(seq, int(f.stem.split("-")[1]) + 1)
+        return RunStatus(status, errors, seq)
+
+    def write_chunk(self, seq: int, rows: pd.DataFrame) -> Path:
+        path = self.chunk_dir / f"part-{seq:06d}.parquet"
+        atomic_write_parquet(path, rows)
+        return path
+
+    def write_manifest(self, exp: Experiment, status: RunStatus, *, sessions: list[dict], created: str | None = None,
+                       complete: bool = False) -> None:
+        old = self.read_manifest()
+        errors = sorted(status.errors.items())
+        manifest = {
+            "format": FORMAT,
+            "experiment": exp.name,
+            "fingerprint": exp.fingerprint(),
+            "seed": exp.seed,
+            "resolved": exp.to_file_dict("base_scenario.yaml" if exp.base_data is not None else None),
+            "design": {**exp.design_dict(), "factors": exp.factor_paths, "points": exp.n_points,
+                       "replications": exp.replications, "runs": exp.n_runs},
+            "created": created or old.get("created") or now(),
+            "updated": now(),
+            "complete": complete,
+            "counts": {"done": status.done, "failed": status.failed, "pending": status.pending},
+            "runs": {"done": ranges(status.status == STATUS_DONE), "failed": ranges(status.status == STATUS_FAILED),
+                     "pending": ranges(status.status == STATUS_PENDING)},
+            "errors": {str(k): v for k, v in errors[:MAX_MANIFEST_ERRORS]},
+            **({"errors_not_listed": len(errors) - MAX_MANIFEST_ERRORS} if len(errors) > MAX_MANIFEST_ERRORS else {}),
+            "versions": old.get("versions") or versions(),
+            "sessions": sessions,
+        }
+        atomic_write_text(self.manifest_file, json.dumps(manifest, indent=1, ensure_ascii=False) + "\n")
+
+    def read_runs(self) -> pd.DataFrame:
+        """Every recorded run (done or failed), newest record per run, sorted by run id; the design's
+        factor columns are left out (results.parquet carries them, chunk files do not)."""
+        factors = set(pq.read_schema(self.design_file).names) - {"point"} if self.design_file.is_file() else set()
+        tables = []
+        for i, f in enumerate(self._record_files()):
+            try:
+                t = pq.read_table(f)
+            except Exception:  # cannot come from an atomic write; its runs count as pending
+                continue
+            t = t.select([c for c in t.column_names if c not in factors])
+            tables.append(t.append_column("_order", pa.array(np.full(len(t), i, dtype=np.int32))))
+        if not tables:
+            return pd.DataFrame({c: pd.Series(dtype="int64") for c in RUN_COLUMNS})
+        table = pa.concat_tables(tables, promote_options="default").to_pandas()
+        table = table.sort_values(["run", "_order"], kind="stable").drop_duplicates("run", keep="last")
+        return table.drop(columns="_order").reset_index(drop=True)
+
+    def consolidate(self) -> Path:
+        """Write results.parquet from all records and drop the chunk files it replaces."""
+        table = self.results_table()
+        atomic_write_parquet(self.results_file, table)
+        for f in self.chunk_files():
+            f.unlink(missing_ok=True)
+        return self.results_file
+
+    def results_table(self) -> pd.DataFrame:
+        """Runs joined with their points' factor values: experiments and outcomes row-aligned."""
+        runs = self.read_runs()
+        design = self.read_design()
+        factor_cols = [c for c in design.columns if c != "point" and not c.startswith("u:")]
+        table = runs.merge(design[["point", *factor_cols]], on="point", how="left", sort=False)
+        outcome_cols = [c for c in runs.columns if c not in (*RUN_COLUMNS, *TAIL_COLUMNS)]
+        cols = [*RUN_COLUMNS, *factor_cols, *outcome_cols, *TAIL_COLUMNS]
+        table = table[cols].sort_values("run", kind="stable").reset_index(drop=True)
+        for c in RUN_COLUMNS:
+            table[c] = table[c].astype(np.int64)
+        return table
+
+
+def _what_changed(sd: SweepDir, exp: Experiment) -> str:
+    try:
+        old = sd.load_experiment().identity()
+    except Exception:
+        return "its saved experiment cannot be read"
+    new = exp.identity()
+    diff = [k for k in new if json.dumps(new[k], sort_keys=True, default=str) != json.dumps(old.get(k), sort_keys=True, default=str)]
+    return "changed: " + ", ".join(diff) if diff else "fingerprints differ"
+
+
+def load_results(path: str | Path) -> pd.DataFrame:
+    """The results table of a sweep directory: one row per finished run (status 'done' or 'failed'),
+    with the run's point, replication, seed, factor values and outcomes. Works on a finished sweep
+    (reads results.parquet) and on an unfinished one (reads the chunk files)."""
+    sd = SweepDir(path)
+    if not sd.design_file.is_file():
+        raise ExperimentError(f"'{path}' is not a sweep directory (no design.parquet)")
+    if sd.results_file.is_file() and not sd.chunk_files():
+        return pd.read_parquet(sd.results_file)
+    return sd.results_table()
+
+
+def sweep_status(path: str | Path) -> dict:
+    """The manifest's counts, recomputed from the result files."""
+    sd = SweepDir(path)
+    exp = sd.load_experiment()
+    st = sd.scan(exp.n_runs)
+    return {"done": st.done, "failed": st.failed, "pending": st.pending, "errors": st.errors}
+
