@@ -64,6 +64,12 @@ def logistic(x):
     return 1.0 / (1.0 + np.exp(-x))
 
 
+# Closures judged together in a batch of at most this many are applied one by one in Python floats
+# (Resident._judge_few): the same IEEE operations in the same order as the array code, without
+# numpy's fixed cost per call, which dominates for the few closures of a small community's day.
+FEW = 8
+
+
 # --------------------------------------------------------------------------------------------------
 class Resident(mesa.Agent):
     """A resident (居民): meets problems, reports or stays silent, waits, judges the service, trusts.
@@ -138,24 +144,37 @@ class Resident(mesa.Agent):
     @staticmethod
     def choose_channel(model: "GovernanceModel", res: np.ndarray, u: np.ndarray) -> np.ndarray:
         """A channel per resident, by preference weight among the usable ones (-1: none usable)."""
+        code, table = model._cached("channel_table", lambda: Resident.channel_table(model))
+        cum = table[code[res]]
+        total = cum[:, -1]
+        pick = (cum < (u * total)[:, None]).sum(axis=1)
+        return np.where(total > 0, np.minimum(pick, 3), -1).astype(np.int8)   # -1: Channel.NONE
+
+    @staticmethod
+    def channel_table(model: "GovernanceModel") -> tuple[np.ndarray, np.ndarray]:
+        """Every resident's reporting options as a code (age group × usable channels), and per code the
+        cumulative preference weights of the channels (zero weight where unusable).
+
+        A resident's options change only with the parameters, so :meth:`choose_channel` looks the
+        weights up instead of re-deriving them for each new problem.
+        """
         ch = model.params.channels
-        usable = Resident.usable_channels(model, res)
-        old = model.old[res]
-        w = np.empty((res.size, 4))
+        usable = Resident.usable_channels(model, np.arange(model.n_residents))
+        code = (model.old.astype(np.int8) << 4) | (usable.astype(np.int8) @ np.array([1, 2, 4, 8], np.int8))
+        codes = np.arange(32)
+        old = codes >= 16
+        w = np.empty((32, 4))
         for c, key in CHANNEL_KEYS.items():
             spec = getattr(ch, key)
             w[:, c] = np.where(old, spec.weight_60plus, spec.weight_under60)
-        w *= usable
-        cum = np.cumsum(w, axis=1)
-        total = cum[:, -1]
-        pick = (cum < (u * total)[:, None]).sum(axis=1)
-        return np.where(total > 0, np.minimum(pick, 3), Channel.NONE).astype(np.int8)
+        w *= (codes[:, None] >> np.arange(4)) & 1 == 1
+        return code.astype(np.int8), np.cumsum(w, axis=1)
 
     @staticmethod
     def willing_to_report(model: "GovernanceModel", res: np.ndarray, u: np.ndarray) -> np.ndarray:
         """Silence is likelier when trust is low: P(report) = propensity + slope·(trust − 0.5)."""
         d = model.params.demand
-        p = np.clip(d.report_propensity + d.report_trust_slope * (model.trust[res] - 0.5), 0.0, 1.0)
+        p = np.minimum(np.maximum(d.report_propensity + d.report_trust_slope * (model.trust[res] - 0.5), 0.0), 1.0)
         return u < p
 
     @staticmethod
@@ -167,21 +186,81 @@ class Resident(mesa.Agent):
         its trust toward s by `word_of_mouth` of the resident's own step.
         """
         r = model.params.residents
-        disconfirmation = np.clip((expected - wait) / expected, -3.0, 1.0)
+        if (res.size <= FEW and isinstance(resolved, float) and isinstance(wait, np.ndarray)
+                and isinstance(expected, np.ndarray) and wait.shape == expected.shape == res.shape
+                and 0.0 not in (e := expected.tolist())):
+            return np.array(Resident._experience_few(model, res.tolist(), resolved, wait.tolist(), e))
+        disconfirmation = np.minimum(np.maximum((expected - wait) / expected, -3.0), 1.0)   # clip to [-3, 1]
         s = logistic(r.sat_intercept + r.sat_outcome * resolved + r.sat_disconfirmation * disconfirmation)
         m = r.satisfaction_memory
-        # Sequential updates of one resident's several closures in a day are folded into one mean.
-        np.add.at(model._sat_acc, res, s)
-        np.add.at(model._sat_cnt, res, 1.0)
-        touched = np.unique(res)
+        if res.size <= 64:
+            repeated = len(set(res.tolist())) < res.size
+        else:
+            srt = np.sort(res)
+            repeated = bool((srt[1:] == srt[:-1]).any())
+        if repeated:
+            # Sequential updates of one resident's several closures in a day are folded into one mean.
+            np.add.at(model._sat_acc, res, s)
+            np.add.at(model._sat_cnt, res, 1.0)
+            touched = np.unique(res)
+            mean_s = model._sat_acc[touched] / model._sat_cnt[touched]
+            model._sat_acc[touched] = 0.0
+            model._sat_cnt[touched] = 0.0
+        else:   # one closure each: the mean of one is the value itself
+            touched, mean_s = res, s
         model.served[touched] = True
-        mean_s = model._sat_acc[touched] / model._sat_cnt[touched]
         model.satisfaction[touched] = (1 - m) * model.satisfaction[touched] + m * mean_s
-        model.trust[touched] += r.trust_learning * (mean_s - model.trust[touched])
-        model._sat_acc[touched] = 0.0
-        model._sat_cnt[touched] = 0.0
+        tt = model.trust[touched]
+        model.trust[touched] = tt + r.trust_learning * (mean_s - tt)
         Resident.word_of_mouth(model, res, s)
         return s
+
+    @staticmethod
+    def _experience_few(model: "GovernanceModel", res: list[int], resolved: float, wait: list[float],
+                        expected: list[float]) -> list[float]:
+        """:meth:`experience` for a few closures given as lists (no expected wait of 0): the same
+        arithmetic element by element in Python floats (exp stays numpy's); returns s."""
+        r = model.params.residents
+        base, c = r.sat_intercept + r.sat_outcome * resolved, r.sat_disconfirmation
+        x = [base + c * min(max((e - w) / e, -3.0), 1.0) for w, e in zip(wait, expected)]
+        s = [1.0 / (1.0 + z) for z in np.exp(-np.array(x)).tolist()]
+        Resident._judge_few(model, res, s)
+        return s
+
+    @staticmethod
+    def _judge_few(model: "GovernanceModel", res: list[int], s: list[float]) -> None:
+        """:meth:`experience`'s updates (after s) for a few closures, in Python floats: the same values
+        as the array code (same operations, same order; `benchmarks/golden_check.py` compares them)."""
+        r = model.params.residents
+        m, tl = r.satisfaction_memory, r.trust_learning
+        sat, trust, served = model.satisfaction, model.trust, model.served
+        if len(set(res)) < len(res):   # one resident's closures of the batch fold into their mean
+            total: dict[int, float] = {}
+            count: dict[int, float] = {}
+            for i, v in zip(res, s):
+                total[i] = total.get(i, 0.0) + v
+                count[i] = count.get(i, 0.0) + 1.0
+            own = [(i, total[i] / count[i]) for i in total]
+        else:
+            own = zip(res, s)
+        keep = 1 - m
+        for i, v in own:
+            served[i] = True
+            sat[i] = keep * sat.item(i) + m * v
+            t = trust.item(i)
+            trust[i] = t + tl * (v - t)
+        # word of mouth: every step from the trust before any of them, then added in order, clipped
+        k = model.params.network.word_of_mouth * tl
+        if k == 0:
+            return
+        indptr, indices = model.adj_indptr, model.adj_indices
+        heard = [(j, v) for i, v in zip(res, s) for j in indices[indptr[i]:indptr[i + 1]].tolist()]
+        steps = [k * (v - trust.item(j)) for j, v in heard]
+        moved: dict[int, float] = {}
+        for (j, _), d in zip(heard, steps):
+            moved[j] = moved.get(j, trust.item(j)) + d
+        for j, x in moved.items():
+            trust[j] = min(max(x, 0.0), 1.0)
 
     @staticmethod
     def word_of_mouth(model: "GovernanceModel", res: np.ndarray, s: np.ndarray) -> None:
@@ -190,13 +269,23 @@ class Resident(mesa.Agent):
         if k == 0 or res.size == 0:
             return
         indptr, indices = model.adj_indptr, model.adj_indices
-        deg = indptr[res + 1] - indptr[res]
-        src = np.repeat(np.arange(res.size), deg)
-        offs = np.arange(deg.sum()) - np.repeat(np.cumsum(deg) - deg, deg)
-        nb = indices[np.repeat(indptr[res], deg) + offs]
-        delta = k * (s[src] - model.trust[nb])
-        np.add.at(model.trust, nb, delta)
-        model.trust[nb] = np.clip(model.trust[nb], 0.0, 1.0)
+        trust = model.trust
+        if res.size == 1:   # one resident: its neighbours are one slice of the adjacency, all distinct
+            i = res[0]
+            nb = indices[indptr[i]:indptr[i + 1]]
+            t = trust[nb]
+            t += k * (s[0] - t)
+            trust[nb] = np.minimum(np.maximum(t, 0.0), 1.0)
+            return
+        deg = model.adj_degree[res]
+        if res.size <= 16:   # a few residents: their neighbour lists are slices
+            nb = np.concatenate([indices[indptr[i]:indptr[i + 1]] for i in res.tolist()])
+        else:
+            end = deg.cumsum()
+            nb = indices[np.arange(end[-1]) + (indptr[res] - (end - deg)).repeat(deg)]
+        delta = k * (s.repeat(deg) - trust[nb])
+        np.add.at(trust, nb, delta)
+        trust[nb] = np.minimum(np.maximum(trust[nb], 0.0), 1.0)
 
     @staticmethod
     def converse(model: "GovernanceModel", rng: np.random.Generator) -> None:
@@ -207,11 +296,15 @@ class Resident(mesa.Agent):
         if k == 0 or net.convergence == 0:
             return
         i = rng.integers(0, n, size=k)
-        deg = model.adj_indptr[i + 1] - model.adj_indptr[i]
+        # each resident's first tie and number of ties, fetched together (one random access each)
+        first_deg = model.adj_first_degree.take(i, axis=0)
+        deg = first_deg[:, 1]
         ok = deg > 0
-        i, deg = i[ok], deg[ok]
-        j = model.adj_indices[model.adj_indptr[i] + (rng.random(i.size) * deg).astype(np.int64)]
-        diff = model.trust[j] - model.trust[i]
+        if not ok.all():
+            i, first_deg, deg = i[ok], first_deg[ok], deg[ok]
+        j = model.adj_indices.take(first_deg[:, 0] + (rng.random(i.size) * deg).astype(np.int64))
+        trust = model.trust
+        diff = trust.take(j) - trust.take(i)
         close = np.abs(diff) < net.confidence_bound
         step = net.convergence * diff * close
         np.add.at(model.trust, i, step)
@@ -313,9 +406,13 @@ class Department(mesa.Agent):
         order = np.lexsort((cand, key, dept))
         d = dept[order]
         w = work[order]
-        cum = np.cumsum(w)
-        starts = np.flatnonzero(np.r_[True, d[1:] != d[:-1]])
-        base = np.repeat(cum[starts] - w[starts], np.diff(np.r_[starts, d.size]))
+        cum = w.cumsum()
+        before = cum - w          # work ahead of each visit, nondecreasing
+        first = np.empty(d.size, bool)
+        first[0] = True
+        np.not_equal(d[1:], d[:-1], out=first[1:])
+        # work ahead of the department's first visit, carried along its visits
+        base = np.maximum.accumulate(np.where(first, before, 0.0))
         within = (cum - base) <= model.credit[d] + 1e-9
         # served work per department comes off its credit
         np.subtract.at(model.credit, d[within], w[within])

@@ -8,13 +8,14 @@ rules. No daily phase loops over residents in Python. See ``docs/ODD.md`` for th
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from types import SimpleNamespace
 
 import mesa
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from sim import agents
 from sim.agents import CHANNEL_KEYS, Channel, Department, GovernanceCentre, GridWorker, Resident, Status
 from sim.metrics import gini, hist_quantile
 from sim.scenario import LOCAL_PATHS, Scenario, get_path, with_changes
@@ -31,6 +32,22 @@ DAILY_SERIES = (
     "satisfaction_under60", "cost", "early_warnings", "false_alarms", "leaks", "duplicate_work",
 )
 
+_IX = {name: k for k, name in enumerate(DAILY_SERIES)}
+# Status and channel codes as plain ints for the array code (an IntEnum operand costs numpy a
+# conversion on every comparison); ``Status``/``Channel`` remain the names to read and report.
+S = SimpleNamespace(**{m.name: int(m) for m in Status})
+C = SimpleNamespace(**{m.name: int(m) for m in Channel})
+_CLOSED_KEY = {Status.RESOLVED: "resolved", Status.UNRESOLVED: "unresolved", Status.ESCALATED: "escalated",
+               Status.ABANDONED: "abandoned"}
+_GRID_COL = np.zeros(Status.ABANDONED + 1, np.int64)
+_GRID_COL[[Status.RESOLVED, Status.ESCALATED, Status.ABANDONED]] = (1, 2, 3)
+
+
+def _mean(x: np.ndarray) -> np.float64:
+    """``x.mean()`` of a non-empty float64 vector, computed the same way without the wrapper's overhead."""
+    return np.add.reduce(x) / x.size
+
+
 POOL_FIELDS = {
     "pid": np.int64, "res": np.int32, "cat": np.int16, "cause": np.int32, "born": np.float64,
     "sev0": np.float32, "status": np.int8, "report_time": np.float64, "channel": np.int8,
@@ -41,56 +58,144 @@ POOL_FIELDS = {
 }
 
 
-class Pool:
-    """Open problems as parallel arrays; finished ones are dropped after accounting."""
+class Pool(dict):
+    """Open problems as parallel arrays; finished ones are dropped after accounting.
 
-    def __init__(self):
-        self.a = {k: np.empty(0, dtype=t) for k, t in POOL_FIELDS.items()}
+    Fields of one dtype share a 2-D buffer with spare capacity (doubled when full): adding a day's
+    problems writes into the buffers, and dropping finished ones compacts 7 buffers instead of
+    reallocating 25 arrays. ``pool[field]`` is the live (contiguous) view of the open rows (the pool
+    is a dict of these views, so a field lookup costs a plain dict lookup); ``len(pool)`` is the
+    number of open rows.
+    """
+
+    GROUPS: dict = {}
+    for _k, _t in POOL_FIELDS.items():
+        GROUPS.setdefault(np.dtype(_t), []).append(_k)
+    ROW = {k: (dt, i) for dt, ks in GROUPS.items() for i, k in enumerate(ks)}
+    del _k, _t
+
+    def __init__(self, capacity: int = 256):
+        self.n = 0
+        self._alloc(capacity)
+
+    def _alloc(self, capacity: int) -> None:
+        old = getattr(self, "_buf", None)
+        self._buf = {dt: np.zeros((len(ks), capacity), dtype=dt) for dt, ks in self.GROUPS.items()}
+        if old is not None:
+            for dt, b in old.items():
+                self._buf[dt][:, :self.n] = b[:, :self.n]
+        self._rows = {k: self._buf[dt][i] for k, (dt, i) in self.ROW.items()}   # full-capacity rows
+        self.capacity = capacity
+        self._views()
+
+    def _views(self) -> None:
+        n = self.n
+        self.update({k: r[:n] for k, r in self._rows.items()})
+
+    @property
+    def a(self) -> dict:
+        return self
+
+    def __reduce__(self):   # pickle the buffers; the views are rebuilt on loading
+        return _load_pool, (self.n, self._buf)
 
     def __len__(self):
-        return self.a["pid"].size
+        return self.n
 
-    def __getitem__(self, key):
-        return self.a[key]
-
-    def append(self, fields: dict) -> None:
-        n = len(next(iter(fields.values())))
+    def append(self, fields: dict, n: int | None = None) -> None:
+        """Add `n` rows; a field may be an array or a scalar for all rows; missing fields are 0."""
+        if n is None:
+            n = len(next(v for v in fields.values() if np.ndim(v)))
         if n == 0:
             return
-        for k, t in POOL_FIELDS.items():
-            self.a[k] = np.concatenate([self.a[k], np.asarray(fields[k], dtype=t)]) if k in fields else \
-                np.concatenate([self.a[k], np.zeros(n, dtype=t)])
+        n0, n1 = self.n, self.n + n
+        if n1 > self.capacity:
+            self._alloc(max(2 * self.capacity, n1))
+        get = fields.get
+        for k, r in self._rows.items():
+            r[n0:n1] = get(k, 0)
+        self.n = n1
+        self._views()
 
     def keep(self, mask: np.ndarray) -> None:
-        for k in self.a:
-            self.a[k] = self.a[k][mask]
+        rows = mask.nonzero()[0]
+        m = rows.size
+        for b in self._buf.values():
+            b[:, :m] = b.take(rows, axis=1)
+        self.n = m
+        self._views()
 
 
-@dataclass
+def _load_pool(n: int, buf: dict) -> Pool:
+    pool = Pool(1)
+    pool.n, pool._buf = n, buf
+    pool.capacity = next(iter(buf.values())).shape[1]
+    pool._rows = {k: buf[dt][i] for k, (dt, i) in Pool.ROW.items()}
+    pool._views()
+    return pool
+
+
 class Causes:
-    """Shared causes (one problem seen by several neighbours): the basis of duplicates and early warning."""
-    cat: np.ndarray
-    building: np.ndarray
-    fixed: np.ndarray
-    filed: np.ndarray     # cases of the cause filed on the platform (for early warning)
-    master: np.ndarray    # pool pid of the open case others merge into (-1: none)
+    """Shared causes (one problem seen by several neighbours): the basis of duplicates and early warning.
+
+    Arrays ``cat``, ``building``, ``fixed``, ``filed`` (cases of the cause filed on the platform, for
+    early warning) and ``master`` (pool pid of the open case others merge into; -1: none) are views
+    of buffers with spare capacity.
+    """
+
+    FIELDS = (("cat", np.int16, 0), ("building", np.int32, 0), ("fixed", np.bool_, False),
+              ("filed", np.int32, 0), ("master", np.int64, -1))
+
+    def __init__(self, capacity: int = 256):
+        self.n = 0
+        self._buf = {k: np.empty(capacity, t) for k, t, _ in self.FIELDS}
+        self._views()
 
     @classmethod
     def empty(cls):
-        return cls(np.empty(0, np.int16), np.empty(0, np.int32), np.empty(0, bool), np.empty(0, np.int32),
-                   np.empty(0, np.int64))
+        return cls()
+
+    def _views(self) -> None:
+        for k, _, _ in self.FIELDS:
+            setattr(self, k, self._buf[k][:self.n])
+
+    def __getstate__(self):   # pickle the buffers; the views are rebuilt on loading
+        return {"n": self.n, "_buf": self._buf}
+
+    def __setstate__(self, state):
+        self.n, self._buf = state["n"], state["_buf"]
+        self._views()
 
     def flag(self, cause: np.ndarray, values: np.ndarray, missing=False) -> np.ndarray:
         """`values[cause]`, with `missing` where the problem has no shared cause (cause = -1)."""
-        return np.r_[values, missing][np.where(cause >= 0, cause, values.size)]
+        if values.size == 0:
+            return np.full(cause.shape, missing, dtype=values.dtype)
+        out = values[np.maximum(cause, 0)]
+        out[cause < 0] = missing
+        return out
+
+    def mark(self, causes: np.ndarray, cause: np.ndarray) -> np.ndarray:
+        """``np.isin(cause, causes)`` for cause ids (-1: none), by a lookup table."""
+        table = np.zeros(self.n + 1, dtype=bool)
+        table[causes] = True
+        return table[cause]
 
     def extend(self, cat, building):
-        n = len(cat)
-        self.cat = np.concatenate([self.cat, cat.astype(np.int16)])
-        self.building = np.concatenate([self.building, building.astype(np.int32)])
-        self.fixed = np.concatenate([self.fixed, np.zeros(n, bool)])
-        self.filed = np.concatenate([self.filed, np.zeros(n, np.int32)])
-        self.master = np.concatenate([self.master, np.full(n, -1, np.int64)])
+        k = len(cat)
+        n0, n1 = self.n, self.n + k
+        cap = self._buf["cat"].size
+        if n1 > cap:
+            cap = max(2 * cap, n1)
+            for name, t, _ in self.FIELDS:
+                b = np.empty(cap, t)
+                b[:n0] = self._buf[name][:n0]
+                self._buf[name] = b
+        self._buf["cat"][n0:n1] = cat
+        self._buf["building"][n0:n1] = building
+        for name, _, fill in self.FIELDS[2:]:
+            self._buf[name][n0:n1] = fill
+        self.n = n1
+        self._views()
 
 
 class GovernanceModel(mesa.Model):
@@ -138,6 +243,7 @@ class GovernanceModel(mesa.Model):
         self.community_of = self.grid_community[self.grid_of]
         self.community_size = np.full(self.n_communities, pop.grids_per_community * n_grid)
         self.community_start = np.arange(self.n_communities) * pop.grids_per_community * n_grid
+        self._equal_communities = bool((self.community_size == self.community_size[0]).all())
         # Buildings: contiguous blocks of residents within each grid.
         per_building = max(1, round(pop.households_per_building * pop.household_size))
         b_per_grid = math.ceil(n_grid / per_building)
@@ -149,6 +255,8 @@ class GovernanceModel(mesa.Model):
         self.households_per_grid = n_grid / pop.household_size
         # Attributes.
         self.old = rng.random(n) < pop.share_60plus
+        self._old_idx = self.old.nonzero()[0]      # residents' ages are fixed for the run
+        self._young_idx = (~self.old).nonzero()[0]
         self.app_user = rng.random(n) < np.where(self.old, pop.app_literacy_60plus, pop.app_literacy_under60)
         self.phone = rng.random(n) < pop.phone_access
         self.u_window = rng.random(n)       # compared with the window's reach (a policy may change it)
@@ -184,8 +292,12 @@ class GovernanceModel(mesa.Model):
         a = ((a + a.T) > 0).astype(np.int8).tocsr()
         a.sort_indices()
         self.adjacency = a
+        # 32-bit neighbour ids (while they fit): half the memory traffic of the random gathers
+        # of conversations and word of mouth
         self.adj_indptr = a.indptr.astype(np.int64)
-        self.adj_indices = a.indices.astype(np.int64)
+        self.adj_indices = a.indices.astype(np.int32 if n < 2**31 else np.int64)
+        self.adj_degree = np.diff(self.adj_indptr)
+        self.adj_first_degree = np.stack([self.adj_indptr[:-1], self.adj_degree], axis=1)   # (N, 2)
 
     def network_graph(self):
         """The social network as a networkx graph (residents are nodes 0..N-1; for views and analysis)."""
@@ -202,11 +314,36 @@ class GovernanceModel(mesa.Model):
         cats = sc.demand.categories
         self.cat_primary = np.array([self.dept_names.index(c.departments[0]) for c in cats.values()], dtype=np.int16)
         self.cat_others = [[self.dept_names.index(d) for d in c.departments[1:]] for c in cats.values()]
+        # second departments of multi-department cases by category (padded table), and how many each has
+        second = [o or [k for k in range(self.n_depts) if k != self.cat_primary[c]]
+                  for c, o in enumerate(self.cat_others)]
+        self._n_second = np.array([len(o) for o in second], dtype=np.int64)
+        self._second_of = np.zeros((len(second), max(1, self._n_second.max())), dtype=np.int16)
+        for c, o in enumerate(second):
+            self._second_of[c, :len(o)] = o
         self.credit = np.zeros(self.n_depts)
         self._derive_policy_state()
 
+    def _policy_key(self) -> tuple:
+        """What the cached derived quantities depend on: parameters, local levers, sharing, staffing."""
+        return (self.params, self.joined.tobytes(), self.staff.tobytes(), self.capacity.tobytes(),
+                *(a.tobytes() for a in self.local.values()))
+
+    def _cached(self, name: str, compute):
+        """A quantity derived from the parameters alone, computed once per policy state.
+
+        The cache is emptied whenever the policy state changes (:meth:`apply_change`, or any change
+        seen at the start of a day), so values are always those a fresh computation would give.
+        """
+        try:
+            return self._caches[name]
+        except KeyError:
+            value = self._caches[name] = compute()
+            return value
+
     def _derive_policy_state(self):
         """Quantities derived from the current scenario (recomputed after every change)."""
+        self._caches = {}
         sc = self.params
         depts = sc.staffing.departments
         n_join = int(round(sc.policies.share_joined * self.n_depts))
@@ -239,11 +376,15 @@ class GovernanceModel(mesa.Model):
         T = self.steps_planned
         self.pool = Pool()
         self.causes = Causes.empty()
+        self._lam_cache = None
+        self._pkey = None
+        self._closed: list[tuple] = []   # today's closures: (pool rows, status, time, known)
+        self._pending: list[tuple] = []  # closures taken from the pool, not yet booked
+        self._n_pending = 0
         self.next_pid = 0
-        # Pending hits of shared causes: (cause, time, resident, uniforms…).
-        self.hits = {k: np.empty(0, t) for k, t in
-                     (("cause", np.int32), ("time", np.float64), ("res", np.int32), ("u", np.float64))}
-        self.hits["u"] = np.empty((0, 8))
+        # Pending hits of shared causes, one row each: cause, time, resident, 8 uniforms (ids are
+        # exact in float64); one array, so a day's hits are added and removed in one operation.
+        self._hits = np.empty((0, 11))
         self.series = np.zeros((T, len(DAILY_SERIES)))
         self.queue_series = np.zeros((T, self.n_depts))
         self.counts = {s: 0 for s in ("problems", "filed", "reports", "hotline_reports", "discovered", "warned",
@@ -291,8 +432,12 @@ class GovernanceModel(mesa.Model):
         ``Resident.experience``.
         """
         t = self.day
-        self.day_counts[:] = 0
+        self.day_counts.fill(0)
         self.apply_timeline(t)
+        key = self._policy_key()
+        if key != self._pkey:
+            self._caches = {}
+            self._pkey = key
         self.arise(t)
         self.report(t)
         self.patrol(t)
@@ -308,6 +453,7 @@ class GovernanceModel(mesa.Model):
     def run(self, steps: int | None = None) -> "GovernanceModel":
         steps = self.steps_planned - self.day if steps is None else steps
         self.run_for(steps)
+        self._book_closed()
         return self
 
     # ----------------------------------------------------------------------------------------------
@@ -330,6 +476,13 @@ class GovernanceModel(mesa.Model):
             if change.day == t:
                 self.apply_change(change.set, change.communities, change.label)
 
+    @property
+    def hits(self) -> dict[str, np.ndarray]:
+        """Pending hits of shared causes: cause, time, resident and their 8 uniforms."""
+        h = self._hits
+        return {"cause": h[:, 0].astype(np.int32), "time": h[:, 1].copy(), "res": h[:, 2].astype(np.int32),
+                "u": h[:, 3:].copy()}
+
     def _rate_multiplier(self, t: int) -> np.ndarray:
         """(communities × categories) multiplier of problem rates from the shocks active today."""
         mult = np.ones((self.n_communities, len(self.cat_names)))
@@ -348,55 +501,75 @@ class GovernanceModel(mesa.Model):
         m = d.shared_cause_size
         s = min(1.0, d.duplicate_share / ((m - 1) * (1 - d.duplicate_share))) if d.duplicate_share > 0 else 0.0
         cause_rate = d.problems_per_resident_year / 365.0 / (1 + s * (m - 1))
-        lam = (self.community_size[:, None] * cause_rate) * self.cat_prob[None, :] * self._rate_multiplier(t)
+        # Expected causes by community and category: the same until parameters or active shocks change.
+        shocks = self.base_scenario.shocks
+        active = tuple(i for i, sh in enumerate(shocks) if sh.start <= t <= sh.end) if shocks else ()
+        lc = self._lam_cache
+        if lc is not None and lc[0] is self.params and lc[1] is self.cat_prob and lc[2] == active:
+            lam = lc[3]
+        else:
+            lam = (self.community_size[:, None] * cause_rate) * self.cat_prob[None, :] * self._rate_multiplier(t)
+            self._lam_cache = (self.params, self.cat_prob, active, lam)
         counts = rng.poisson(lam)
-        comm, cat = np.nonzero(counts)
-        reps = counts[comm, cat]
-        comm = np.repeat(comm, reps)
-        cat = np.repeat(cat, reps)
+        # (community, category) of each new cause, in row-major order of the count matrix
+        comm, cat = np.divmod(np.arange(counts.size).repeat(counts.ravel()), counts.shape[1])
         k = comm.size
-        res = (self.community_start[comm] + rng.integers(0, self.community_size[comm], size=k)).astype(np.int32)
+        if self._equal_communities:   # one bound for all: the same draws as the per-problem bounds
+            pick = rng.integers(0, int(self.community_size[0]), size=k)
+        else:
+            pick = rng.integers(0, self.community_size[comm], size=k)
+        res = (self.community_start[comm] + pick).astype(np.int32)
         born = t + rng.random(k)
         shared = rng.random(k) < s
-        extra = np.where(shared, rng.poisson(m - 2, size=k) + 1, 0)   # further residents hit (≥1)
+        more = rng.poisson(m - 2, size=k)   # a shared cause hits 1 + more further residents
         u = rng.random((k, 8))
         # Shared causes: register, and schedule their further hits with all their draws made now.
-        cause = np.full(k, -1, dtype=np.int32)
+        cause = np.empty(k, dtype=np.int32)
+        cause.fill(-1)
         if shared.any():
             first = self.causes.cat.size
-            idx = np.flatnonzero(shared)
+            idx = shared.nonzero()[0]
             cause[idx] = first + np.arange(idx.size)
             self.causes.extend(cat[idx], self.building_of[res[idx]])
-            n_hits = extra[idx]
+            n_hits = more[idx] + 1
             hc = np.repeat(cause[idx], n_hits)
             hb = self.building_of[np.repeat(res[idx], n_hits)]
             htime = np.repeat(born[idx], n_hits) + rng.exponential(d.shared_cause_spread_days, size=hc.size)
-            hres = (self.building_start[hb] + rng.integers(0, self.building_size[hb])).astype(np.int32)
+            size = self.building_size[hb]
+            if size.size and (size == size[0]).all():   # one bound for all: the same draws
+                pick = rng.integers(0, int(size[0]), size=size.size)
+            else:
+                pick = rng.integers(0, size)
+            hres = (self.building_start[hb] + pick).astype(np.int32)
             hu = rng.random((hc.size, 8))
-            self.hits = {"cause": np.concatenate([self.hits["cause"], hc]),
-                         "time": np.concatenate([self.hits["time"], htime]),
-                         "res": np.concatenate([self.hits["res"], hres]),
-                         "u": np.concatenate([self.hits["u"], hu])}
+            new = np.empty((hc.size, 11))
+            new[:, 0] = hc
+            new[:, 1] = htime
+            new[:, 2] = hres
+            new[:, 3:] = hu
+            self._hits = np.concatenate([self._hits, new])
         # Hits due today whose cause is not yet fixed.
-        due = self.hits["time"] < t + 1
+        due = self._hits[:, 1] < t + 1
         if due.any():
-            hc = self.hits["cause"][due]
+            h = self._hits[due]
+            self._hits = self._hits[~due]
+            hc = h[:, 0].astype(np.int32)
             alive = ~self.causes.fixed[hc]
-            self.counts["prevented_hits"] += int((~alive).sum())
-            res = np.concatenate([res, self.hits["res"][due][alive]])
-            cat = np.concatenate([cat, self.causes.cat[hc[alive]]])
-            born = np.concatenate([born, np.maximum(self.hits["time"][due][alive], t)])
-            cause = np.concatenate([cause, hc[alive]])
-            u = np.concatenate([u, self.hits["u"][due][alive]])
-            keep = ~due
-            self.hits = {key: val[keep] for key, val in self.hits.items()}
+            if not alive.all():
+                self.counts["prevented_hits"] += int((~alive).sum())
+                h, hc = h[alive], hc[alive]
+            res = np.concatenate([res, h[:, 2].astype(np.int32)])
+            cat = np.concatenate([cat, self.causes.cat[hc]])
+            born = np.concatenate([born, np.maximum(h[:, 1], t)])
+            cause = np.concatenate([cause, hc])
+            u = np.concatenate([u, h[:, 3:]])
         self._new_problems(res, cat, born, cause, u)
 
     def _new_problems(self, res, cat, born, cause, u):
         """Add problems; each resident decides at once whether and how it will report."""
         n = res.size
         self.counts["problems"] += n
-        self.day_counts[DAILY_SERIES.index("new_problems")] += n
+        self.day_counts[_IX["new_problems"]] += n
         if n == 0:
             return
         d = self.params.demand
@@ -405,48 +578,59 @@ class GovernanceModel(mesa.Model):
         reports = willing & (channel >= 0)
         report_time = np.where(reports, born - d.report_delay_days * np.log1p(-u[:, 2]), np.inf)
         multi = u[:, 3] < d.multi_department_share
-        second = np.full(n, -1, dtype=np.int16)
-        for c in np.unique(cat[multi]):
-            sel = multi & (cat == c)
-            others = self.cat_others[c] or [k for k in range(self.n_depts) if k != self.cat_primary[c]]
-            second[sel] = np.asarray(others)[(u[sel, 4] * len(others)).astype(int) % len(others)]
+        second = np.empty(n, dtype=np.int16)
+        second.fill(-1)
+        if multi.any():
+            # the second department among the category's others, chosen with the fix uniform
+            cm = cat[multi]
+            n_others = self._n_second[cm]
+            second[multi] = self._second_of[cm, (u[multi, 4] * n_others).astype(int) % n_others]
         self.pool.append({
             "pid": np.arange(self.next_pid, self.next_pid + n), "res": res, "cat": cat, "cause": cause,
-            "born": born, "sev0": self.cat_severity[cat], "status": np.where(reports, Status.PENDING, Status.SILENT),
-            "report_time": report_time, "channel": np.where(reports, channel, Channel.NONE),
-            "disc_clock": -np.log1p(-u[:, 5]), "disc_cum": np.zeros(n),
+            "born": born, "sev0": self.cat_severity[cat], "status": np.where(reports, S.PENDING, S.SILENT),
+            "report_time": report_time, "channel": np.where(reports, channel, C.NONE),
+            "disc_clock": -np.log1p(-u[:, 5]), "disc_cum": 0.0,
             "thresh": 0.6 + 0.8 * u[:, 6], "u_route": u[:, 7], "u_fix": u[:, 4], "u_settle": u[:, 2],
-            "primary": self.cat_primary[cat], "second": second, "dept": np.full(n, -1),
-            "detail": np.ones(n), "file_time": np.full(n, np.inf), "avail_time": np.full(n, np.inf),
+            "primary": self.cat_primary[cat], "second": second, "dept": -1,
+            "detail": 1.0, "file_time": np.inf, "avail_time": np.inf,
             "deadline": self.cat_deadline[cat],
-        })
+        }, n)
         self.next_pid += n
 
     # ----------------------------------------------------------------------------------------------
     def report(self, t: int) -> None:
         """Residents whose report time has come file through their chosen channel."""
         p = self.pool
-        idx = np.flatnonzero((p["status"] == Status.PENDING) & (p["report_time"] < t + 1))
+        idx = ((p["status"] == S.PENDING) & (p["report_time"] < t + 1)).nonzero()[0]
         if idx.size == 0:
             return
-        ch = self.params.channels
         chan = p["channel"][idx]
-        delay = np.zeros(idx.size)
-        detail = np.ones(idx.size)
-        for c, key in CHANNEL_KEYS.items():
-            sel = chan == c
-            delay[sel] = getattr(ch, key).filing_delay_days
-            detail[sel] = getattr(ch, key).detail
-        elder = self.old[p["res"][idx]] & self.local["policies.elder_friendly"][self.community_of[p["res"][idx]]]
-        delay = np.where(elder & (chan == Channel.HOTLINE), 0.5 * delay, delay)  # priority line for the elderly
+        delay_of, detail_of = self._cached("channel_filing", self._channel_filing)
+        delay = delay_of[chan]
+        detail = detail_of[chan]
+        hotline = chan == C.HOTLINE
+        if self._cached("any_elder_friendly", lambda: bool(self.local["policies.elder_friendly"].any())):
+            res = p["res"][idx]
+            elder = self.old[res] & self.local["policies.elder_friendly"][self.community_of[res]]
+            delay = np.where(elder & hotline, 0.5 * delay, delay)  # priority line for the elderly
         self._file(idx, p["report_time"][idx] + delay, detail)
         self.counts["reports"] += idx.size
-        self.counts["hotline_reports"] += int((chan == Channel.HOTLINE).sum())
-        self.day_counts[DAILY_SERIES.index("reports")] += idx.size
+        self.counts["hotline_reports"] += int(np.count_nonzero(hotline))
+        self.day_counts[_IX["reports"]] += idx.size
+
+    def _channel_filing(self) -> tuple[np.ndarray, np.ndarray]:
+        """Filing delay and detail kept, indexed by channel code (reporting channels; others 0 and 1)."""
+        ch = self.params.channels
+        delay = np.zeros(len(Channel))   # index -1 (no channel) is the last entry
+        detail = np.ones(len(Channel))
+        for c, key in CHANNEL_KEYS.items():
+            delay[c] = getattr(ch, key).filing_delay_days
+            detail[c] = getattr(ch, key).detail
+        return delay, detail
 
     def _file(self, idx, file_time, detail):
         p = self.pool
-        p["status"][idx] = Status.FILED
+        p["status"][idx] = S.FILED
         p["file_time"][idx] = file_time
         p["detail"][idx] = detail
         self.counts["filed"] += idx.size
@@ -454,83 +638,99 @@ class GovernanceModel(mesa.Model):
     def patrol(self, t: int) -> None:
         """Grid workers find unreported problems; small disputes may be settled on the spot."""
         p = self.pool
-        open_unknown = np.flatnonzero((p["status"] == Status.SILENT) | (p["status"] == Status.PENDING))
+        open_unknown = (p["status"] <= S.PENDING).nonzero()[0]   # SILENT or PENDING
         if open_unknown.size == 0:
             return
-        hazard = GridWorker.detection_hazard(self)
+        hazard = self._cached("detection_hazard", lambda: GridWorker.detection_hazard(self))
         g = self.grid_of[p["res"][open_unknown]]
-        p["disc_cum"][open_unknown] += hazard[g]
-        found = open_unknown[p["disc_cum"][open_unknown] >= p["disc_clock"][open_unknown]]
+        cum = p["disc_cum"][open_unknown] + hazard[g]
+        p["disc_cum"][open_unknown] = cum
+        found = open_unknown[cum >= p["disc_clock"][open_unknown]]
         if found.size == 0:
             return
         self.counts["discovered"] += found.size
-        self.day_counts[DAILY_SERIES.index("discovered")] += found.size
-        p["channel"][found] = Channel.PATROL
+        self.day_counts[_IX["discovered"]] += found.size
+        p["channel"][found] = C.PATROL
         gf = self.grid_of[p["res"][found]]
         self.grid_acc[gf, 4] += 1
-        settle = self.cat_spot[p["cat"][found]] & (p["u_settle"][found] < GridWorker.settle_chance(self, gf))
+        settle_by_grid = self._cached("settle_chance", lambda: GridWorker.settle_chance(self, np.arange(self.n_grids)))
+        settle = self.cat_spot[p["cat"][found]] & (p["u_settle"][found] < settle_by_grid[gf])
         spot = found[settle]
         if spot.size:
             self.counts["settled_on_spot"] += spot.size
-            self.day_counts[DAILY_SERIES.index("settled_on_spot")] += spot.size
+            self.day_counts[_IX["settled_on_spot"]] += spot.size
             p["file_time"][spot] = t + 0.5
-            self._close(spot, Status.RESOLVED, t + 0.5, known=True)
+            self._close(spot, S.RESOLVED, t + 0.5, known=True)
         rest = found[~settle]
-        self._file(rest, np.full(rest.size, t + self.params.channels.grid_worker.filing_delay_days + 0.5),
-                   np.full(rest.size, self.params.channels.grid_worker.detail))
+        self._file(rest, t + self.params.channels.grid_worker.filing_delay_days + 0.5,
+                   self.params.channels.grid_worker.detail)
 
     # ----------------------------------------------------------------------------------------------
     def route(self, t: int) -> None:
         """The centre routes cases that arrived today."""
         p = self.pool
-        idx = np.flatnonzero((p["status"] == Status.FILED) & (p["file_time"] < t + 1))
+        idx = ((p["status"] == S.FILED) & (p["file_time"] < t + 1)).nonzero()[0]
         if idx.size == 0:
             return
         pol = self.params.policies
         # Duplicate merging on the platform: a case whose cause already has an open case on a joined
         # department waits for that case instead of being worked again.
         cause = p["cause"][idx]
-        on_platform = self.joined[p["primary"][idx]]
+        primary = p["primary"][idx]
+        on_platform = self.joined[primary]
         if pol.duplicate_merging:
             has_master = (cause >= 0) & on_platform
             has_master[has_master] = self.causes.master[cause[has_master]] >= 0
             merged = idx[has_master]
-            p["status"][merged] = Status.MERGED
+            p["status"][merged] = S.MERGED
             self.counts["merged"] += merged.size
             idx = idx[~has_master]
             cause = p["cause"][idx]
             on_platform = self.joined[p["primary"][idx]]
         # Early-warning counts of filed reports per cause on the platform.
         sc_mask = (cause >= 0) & on_platform
-        np.add.at(self.causes.filed, cause[sc_mask], 1)
+        if sc_mask.any():
+            np.add.at(self.causes.filed, cause[sc_mask], 1)
         if pol.duplicate_merging:
             first = sc_mask & (self.causes.flag(cause, self.causes.master, missing=-1) < 0)
             # several cases of one cause routed the same day: the first becomes the master
             cf, pos = np.unique(cause[first], return_index=True)
             self.causes.master[cf] = p["pid"][idx[first][pos]]
-            later = np.flatnonzero(first)
+            later = first.nonzero()[0]
             later = np.setdiff1d(later, later[pos])
             if later.size:
-                p["status"][idx[later]] = Status.MERGED
+                p["status"][idx[later]] = S.MERGED
                 self.counts["merged"] += later.size
                 keep = np.ones(idx.size, bool)
                 keep[later] = False
                 idx = idx[keep]
-        primary = p["primary"][idx]
+            primary = p["primary"][idx]
         second = p["second"][idx]
         multi = second >= 0
-        whistle = self.local["policies.whistle_and_report"][self.community_of[p["res"][idx]]]
-        joint = multi & ((self.joined[primary] & self.joined[np.maximum(second, 0)]) | whistle)
-        p["joint"][idx] = joint
-        p["deadline"][idx] = np.where(joint, np.minimum(p["deadline"][idx], pol.joint_deadline_days), p["deadline"][idx])
-        wrong = p["u_route"][idx] < GovernanceCentre.misroute_chance(self, primary)
-        # A misrouted case first goes to another department (chosen with the same uniform).
-        shift = 1 + (p["u_route"][idx] * 7919).astype(np.int64) % max(1, self.n_depts - 1)
-        p["dept"][idx] = np.where(wrong, (primary + shift) % self.n_depts, primary)
-        p["stage"][idx] = np.where(wrong, -1, 0)
-        p["status"][idx] = Status.QUEUED
+        if multi.any():
+            whistle = self.local["policies.whistle_and_report"][self.community_of[p["res"][idx]]]
+            joint = multi & ((self.joined[primary] & self.joined[np.maximum(second, 0)]) | whistle)
+            p["joint"][idx] = joint
+            deadline = p["deadline"][idx]
+            p["deadline"][idx] = np.where(joint, np.minimum(deadline, pol.joint_deadline_days), deadline)
+        else:
+            p["joint"][idx] = False
+        misroute = self._cached("misroute_chance",
+                                lambda: GovernanceCentre.misroute_chance(self, np.arange(self.n_depts)))
+        u_route = p["u_route"][idx]
+        wrong = u_route < misroute[primary]
+        if wrong.any():
+            # A misrouted case first goes to another department (chosen with the same uniform).
+            shift = 1 + (u_route * 7919).astype(np.int64) % max(1, self.n_depts - 1)
+            dept = np.where(wrong, (primary + shift) % self.n_depts, primary)
+            p["stage"][idx] = np.where(wrong, -1, 0)
+        else:
+            dept = primary
+            p["stage"][idx] = 0
+        p["dept"][idx] = dept
+        p["status"][idx] = S.QUEUED
         p["avail_time"][idx] = np.maximum(p["file_time"][idx], t)
-        np.add.at(self.q_arrivals, p["dept"][idx], 1)
+        self.q_arrivals += np.bincount(dept, minlength=self.n_depts)
 
     def early_warning(self, t: int) -> None:
         """On shared data, a cluster of reports of one cause triggers a fix before more are hit."""
@@ -540,17 +740,17 @@ class GovernanceModel(mesa.Model):
         if not pol.early_warning or not self.joined.any():
             return
         if false_alarms:
-            depts = np.flatnonzero(self.joined)
+            depts = self.joined.nonzero()[0]
             hit = depts[rng.integers(0, depts.size, false_alarms)]
             np.subtract.at(self.credit, hit, pol.false_alarm_cost)
             self.counts["false_alarms"] += int(false_alarms)
-            self.day_counts[DAILY_SERIES.index("false_alarms")] += false_alarms
+            self.day_counts[_IX["false_alarms"]] += false_alarms
         c = self.causes
-        warn = np.flatnonzero((c.filed >= pol.early_warning_threshold) & ~c.fixed)
+        warn = ((c.filed >= pol.early_warning_threshold) & ~c.fixed).nonzero()[0]
         if warn.size == 0:
             return
         self.counts["early_warnings"] += warn.size
-        self.day_counts[DAILY_SERIES.index("early_warnings")] += warn.size
+        self.day_counts[_IX["early_warnings"]] += warn.size
         np.subtract.at(self.credit, self.cat_primary[c.cat[warn]], 1.0)   # acting on the cause takes a visit
         self._fix_causes(warn, t + 1.0, all_cases=True)
 
@@ -560,18 +760,18 @@ class GovernanceModel(mesa.Model):
             return
         self.causes.fixed[causes] = True
         p = self.pool
-        mine = np.isin(p["cause"], causes)
+        mine = self.causes.mark(causes, p["cause"])
         st = p["status"]
-        quiet = np.flatnonzero(mine & ((st == Status.SILENT) | (st == Status.PENDING)))
+        quiet = (mine & (st <= S.PENDING)).nonzero()[0]   # SILENT or PENDING
         if all_cases:
-            p["channel"][quiet] = Channel.EARLY_WARNING
+            p["channel"][quiet] = C.EARLY_WARNING
             self.counts["warned"] += quiet.size
             p["file_time"][quiet] = when
-            self._close(quiet, Status.RESOLVED, when, known=True)
-            cases = np.flatnonzero(mine & ((st == Status.FILED) | (st == Status.QUEUED) | (st == Status.MERGED)))
-            self._close(cases, Status.RESOLVED, when, known=True)
+            self._close(quiet, S.RESOLVED, when, known=True)
+            cases = (mine & (st >= S.FILED) & (st <= S.MERGED)).nonzero()[0]   # FILED, QUEUED, MERGED
+            self._close(cases, S.RESOLVED, when, known=True)
         else:
-            self._close(quiet, Status.RESOLVED, when, known=False)
+            self._close(quiet, S.RESOLVED, when, known=False)
 
     # ----------------------------------------------------------------------------------------------
     def handle(self, t: int) -> None:
@@ -579,17 +779,23 @@ class GovernanceModel(mesa.Model):
         p = self.pool
         # Credit accrues daily; what is unused beyond one day's capacity plus the largest visit (1.5
         # work units) is lost, so a small department can always, in time, serve any case.
-        self.credit = np.minimum(self.credit + self.capacity, self.capacity + JOINT_WORK)
-        queued = np.flatnonzero((p["status"] == Status.QUEUED) & (p["avail_time"] < t + 1))
+        cap_top, cap_floor = self._cached("credit_bounds", lambda: (self.capacity + JOINT_WORK, -self.capacity))
+        self.credit = np.minimum(self.credit + self.capacity, cap_top)
+        avail = p["avail_time"]
+        queued = ((p["status"] == S.QUEUED) & (avail < t + 1)).nonzero()[0]
         dept = p["dept"][queued].astype(np.int64)
+        avail = avail[queued]
         # Little's law bookkeeping: every available case spends (t+1 − max(t, avail)) in queue today.
-        np.add.at(self.q_area, dept, (t + 1) - np.maximum(t, p["avail_time"][queued]))
+        np.add.at(self.q_area, dept, (t + 1) - np.maximum(t, avail))
         pol = self.params.policies
-        edf = pol.deadline_tracking & self.joined[dept]
-        key = np.where(edf, p["file_time"][queued] + p["deadline"][queued], p["avail_time"][queued])
+        if pol.deadline_tracking:
+            edf = self.joined[dept]
+            key = np.where(edf, p["file_time"][queued] + p["deadline"][queued], avail)
+        else:
+            key = avail
         work = np.where(p["joint"][queued], JOINT_WORK, 1.0)
         done = Department.serve(self, queued, dept, key, work)
-        self.credit = np.maximum(self.credit, -self.capacity)   # false alarms can borrow at most a day
+        self.credit = np.maximum(self.credit, cap_floor)   # false alarms can borrow at most a day
         if done.size == 0:
             return
         d = p["dept"][done].astype(np.int64)
@@ -606,8 +812,9 @@ class GovernanceModel(mesa.Model):
         # A duplicate of a cause already fixed: handled separately in silos (duplicated work).
         dup = self.causes.flag(cause, self.causes.fixed)
         final = dup | ((stage == 0) & ((p["second"][done] < 0) | p["joint"][done])) | (stage >= 1)
-        self.counts["duplicate_work"] += int(dup.sum())
-        self.day_counts[DAILY_SERIES.index("duplicate_work")] += dup.sum()
+        n_dup = int(np.count_nonzero(dup))
+        self.counts["duplicate_work"] += n_dup
+        self.day_counts[_IX["duplicate_work"]] += n_dup
         # Hand-offs: misrouted → primary; silo multi-department → second (or bounced back to primary).
         hand = done[~final]
         if hand.size:
@@ -622,7 +829,7 @@ class GovernanceModel(mesa.Model):
             loss = np.where(both_joined, 0.0, r.detail_loss_per_handoff)
             p["detail"][hand] *= (1 - loss)
             p["bounces"][hand] += bounce
-            self.counts["bounces"] += int(bounce.sum())
+            self.counts["bounces"] += int(np.count_nonzero(bounce))
             self.counts["handoffs"] += hand.size
             p["stage"][hand] = np.where(bounce, 0, st + 1)
             p["dept"][hand] = nxt
@@ -632,23 +839,26 @@ class GovernanceModel(mesa.Model):
         if fin.size == 0:
             return
         train = self.params.policies.training_level
-        p_fix = np.clip((r.fix_base + r.fix_training_gain * train) * (0.4 + 0.6 * p["detail"][fin]), 0, 1)
+        p_fix = (r.fix_base + r.fix_training_gain * train) * (0.4 + 0.6 * p["detail"][fin])
+        p_fix = np.minimum(np.maximum(p_fix, 0), 1)   # clip to [0, 1]
         fixed = dup[final] | (p["u_fix"][fin] < p_fix)
         res_idx, unres_idx = fin[fixed], fin[~fixed]
-        self._close(res_idx, Status.RESOLVED, now, known=True)
-        self._close(unres_idx, Status.UNRESOLVED, now, known=True)
+        self._close(res_idx, S.RESOLVED, now, known=True)
+        self._close(unres_idx, S.UNRESOLVED, now, known=True)
         # A real fix of a shared cause stops its further hits and settles its unreported problems.
-        fixed_causes = np.unique(p["cause"][res_idx])
-        fixed_causes = fixed_causes[(fixed_causes >= 0)]
-        fixed_causes = fixed_causes[~self.causes.fixed[fixed_causes]]
-        self._fix_causes(fixed_causes, now, all_cases=False)
+        fixed_causes = p["cause"][res_idx]
+        fixed_causes = fixed_causes[fixed_causes >= 0]
+        if fixed_causes.size:
+            fixed_causes = np.unique(fixed_causes)
+            fixed_causes = fixed_causes[~self.causes.fixed[fixed_causes]]
+            self._fix_causes(fixed_causes, now, all_cases=False)
         # Merged duplicates close with their master case.
         if self.params.policies.duplicate_merging:
-            for idx_set, status in ((res_idx, Status.RESOLVED), (unres_idx, Status.UNRESOLVED)):
+            for idx_set, status in ((res_idx, S.RESOLVED), (unres_idx, S.UNRESOLVED)):
                 cs = p["cause"][idx_set]
                 cs = cs[cs >= 0]
                 if cs.size:
-                    followers = np.flatnonzero(np.isin(p["cause"], cs) & (p["status"] == Status.MERGED))
+                    followers = (self.causes.mark(cs, p["cause"]) & (p["status"] == S.MERGED)).nonzero()[0]
                     self._close(followers, status, now, known=True)
                     self.causes.master[cs] = -1
 
@@ -658,75 +868,141 @@ class GovernanceModel(mesa.Model):
         over the problem's age and legitimacy the resident's trust; above the threshold it escalates."""
         p = self.pool
         d = self.params.demand
-        open_ = np.flatnonzero(p["status"] < Status.RESOLVED)
+        st = p["status"]
+        open_ = (st < S.RESOLVED).nonzero()[0]
         if open_.size == 0:
             return
         age = (t + 1) - p["born"][open_]
         hardship = p["sev0"][open_] * np.exp(d.severity_growth * age)
         grievance = hardship * (1 - self.trust[p["res"][open_]])
-        esc = open_[grievance > d.escalation_threshold * p["thresh"][open_]]
-        if esc.size:
-            known = p["status"][esc] >= Status.FILED
-            self._close(esc[known], Status.ESCALATED, t + 1.0, known=True)
-            self._close(esc[~known], Status.ESCALATED, t + 1.0, known=False)
-        st = p["status"]
-        gone = np.flatnonzero(((st == Status.SILENT) | (st == Status.PENDING)) & ((t + 1) - p["born"] > d.patience_days))
-        self._close(gone, Status.ABANDONED, t + 1.0, known=False)
+        hit = grievance > d.escalation_threshold * p["thresh"][open_]
+        if hit.any():
+            esc = open_[hit]
+            known = st[esc] >= S.FILED
+            self._close(esc[known], S.ESCALATED, t + 1.0, known=True)
+            self._close(esc[~known], S.ESCALATED, t + 1.0, known=False)
+        # unreported problems past the residents' patience (status read after the escalations)
+        gone = open_[(st[open_] <= S.PENDING) & (age > d.patience_days)]
+        self._close(gone, S.ABANDONED, t + 1.0, known=False)
 
     # ----------------------------------------------------------------------------------------------
     def _close(self, idx: np.ndarray, status: Status, when: float, known: bool) -> None:
-        """Finish problems: count them, record durations, and let residents judge the service."""
+        """Finish problems: count them, and let residents judge the service.
+
+        Durations and per-group tallies are booked later, in batches, by :meth:`_book_closed` (the
+        same values, added in the same order; any reader of them books first); residents' judgements
+        change trust, which the next phases read, so they are made here.
+        """
         if idx.size == 0:
             return
         p = self.pool
         p["status"][idx] = status
-        res = p["res"][idx]
-        old = self.old[res].astype(np.int64)
-        grid = self.grid_of[res]
-        days = when - p["born"][idx]
-        key = {Status.RESOLVED: "resolved", Status.UNRESOLVED: "unresolved", Status.ESCALATED: "escalated",
-               Status.ABANDONED: "abandoned"}[status]
+        key = _CLOSED_KEY[status]
         self.counts[key] += idx.size
-        self.day_counts[DAILY_SERIES.index(key)] += idx.size
-        np.add.at(self.finished, old, 1)
-        col = {Status.RESOLVED: 1, Status.ESCALATED: 2, Status.ABANDONED: 3}.get(status)
-        if col is not None:
-            np.add.at(self.grid_acc[:, col], grid, 1)
-        if status == Status.RESOLVED:
-            np.add.at(self.hist_days, (old, np.minimum(days.astype(np.int64), MAX_DAYS_HIST - 1)), 1)
-            np.add.at(self.sum_days, old, days)
-            np.add.at(self.n_days, old, 1)
-            np.add.at(self.grid_acc[:, 5], grid, days)
-            multi = p["second"][idx] >= 0
-            self.multi_days += (days[multi].sum(), multi.sum())
-        if known:
-            if status != Status.ABANDONED:
-                self.counts[key + "_known"] += idx.size
-            by_dept = p["dept"][idx] >= 0
-            if by_dept.any() and status in (Status.RESOLVED, Status.UNRESOLVED):
-                self.counts["closed_cases"] += int(by_dept.sum())
-                within = (when - p["file_time"][idx][by_dept]) <= p["deadline"][idx][by_dept]
-                self.counts["closed_in_deadline"] += int(within.sum())
-        else:
-            np.add.at(self.silent_finished, old, 1)
+        self.day_counts[_IX[key]] += idx.size
+        if known and status != S.ABANDONED:
+            self.counts[key + "_known"] += idx.size
+        self._closed.append((idx, status, when, known))
         # Residents judge: the wait against what they expected (the deadline), and the outcome.
-        r = self.params.residents
-        start = np.where(np.isfinite(p["report_time"][idx]), p["report_time"][idx], p["file_time"][idx])
+        # residents aged 60+ expect a longer wait (elder_wait_expectation × the deadline)
+        factor = self._cached("wait_factor", lambda: np.where(
+            self.old, self.params.residents.elder_wait_expectation, 1.0))
+        if idx.size <= agents.FEW:   # a few: the same arithmetic in Python floats
+            res = p["res"][idx].tolist()
+            deadline = self._cached("deadline_list", self.cat_deadline.tolist)
+            floor = self.params.demand.patience_days / 4 if status == S.ABANDONED else None
+            wait, expected = [], []
+            for i, rt, ft, born, c in zip(res, p["report_time"][idx].tolist(), p["file_time"][idx].tolist(),
+                                          p["born"][idx].tolist(), p["cat"][idx].tolist()):
+                start = rt if math.isfinite(rt) else ft if math.isfinite(ft) else born
+                wait.append(max(when - start, 0.0))
+                e = deadline[c] * factor.item(i)
+                expected.append(e if floor is None else max(e, floor))
+            if 0.0 not in expected:
+                Resident._experience_few(self, res, float(status == S.RESOLVED), wait, expected)
+                return
+        res = p["res"][idx]
+        report_time = p["report_time"][idx]
+        start = np.where(np.isfinite(report_time), report_time, p["file_time"][idx])
         start = np.where(np.isfinite(start), start, p["born"][idx])
         wait = np.maximum(when - start, 0.0)
-        expected = self.cat_deadline[p["cat"][idx]] * np.where(old == 1, r.elder_wait_expectation, 1.0)
-        if status == Status.ABANDONED:
+        expected = self.cat_deadline[p["cat"][idx]] * factor[res]
+        if status == S.ABANDONED:
             expected = np.maximum(expected, self.params.demand.patience_days / 4)
-        Resident.experience(self, res, np.full(idx.size, float(status == Status.RESOLVED)), wait, expected)
+        Resident.experience(self, res, float(status == S.RESOLVED), wait, expected)
+
+    def _take_closed(self) -> None:
+        """Copy what the booking needs of the rows closed since the last call (before the pool drops
+        them) into the pending list, in the order they closed."""
+        log = self._closed
+        if not log:
+            return
+        self._closed = []
+        p = self.pool
+        sizes = [e[0].size for e in log]
+        idx = np.concatenate([e[0] for e in log]) if len(log) > 1 else log[0][0]
+        rows = (sizes, np.array([e[1] for e in log], np.int8).repeat(sizes),
+                np.array([e[2] for e in log], np.float64).repeat(sizes),
+                np.array([e[3] for e in log], bool).repeat(sizes),
+                p["res"][idx], p["born"][idx], p["second"][idx], p["dept"][idx], p["file_time"][idx],
+                p["deadline"][idx])
+        self._pending.append(rows)
+        self._n_pending += idx.size
+        if self._n_pending >= 1 << 15:   # book now and then; memory stays bounded
+            self._book_closed()
+
+    def _book_closed(self) -> None:
+        """Book the finished problems not booked yet: outcomes by age group and grid, durations of
+        resolved ones, deadlines kept. The values are added in the order the problems closed."""
+        self._take_closed()
+        pending = self._pending
+        if not pending:
+            return
+        self._pending = []
+        self._n_pending = 0
+        sizes = [k for rows in pending for k in rows[0]]
+        status, when, known, res, born, second, dept, file_time, deadline = (
+            np.concatenate([rows[f] for rows in pending]) for f in range(1, 10))
+        old = self.old[res].astype(np.int64)
+        grid = self.grid_of[res]
+        days = when - born
+        self.finished += np.bincount(old, minlength=2)
+        # grid columns: 1 resolved, 2 escalated, 3 abandoned (unresolved: not counted per grid)
+        col = _GRID_COL[status]
+        self.grid_acc[:, 1:4] += np.bincount(grid * 4 + col, minlength=4 * self.n_grids).reshape(self.n_grids, 4)[:, 1:]
+        resolved = status == S.RESOLVED
+        if resolved.any():
+            r_old, r_days, r_grid = old[resolved], days[resolved], grid[resolved]
+            np.add.at(self.hist_days, (r_old, np.minimum(r_days.astype(np.int64), MAX_DAYS_HIST - 1)), 1)
+            np.add.at(self.sum_days, r_old, r_days)
+            self.n_days += np.bincount(r_old, minlength=2)
+            np.add.at(self.grid_acc[:, 5], r_grid, r_days)
+            multi = resolved & (second >= 0)
+            if multi.any():
+                # per closing call, as the sum of that call's multi-department durations
+                ends = np.cumsum(sizes).tolist()
+                md = self.multi_days
+                for call in np.unique(np.searchsorted(ends, multi.nonzero()[0], side="right")).tolist():
+                    a, b = ends[call] - sizes[call], ends[call]
+                    x = days[a:b][multi[a:b]]
+                    md[0] += np.add.reduce(x)   # = x.sum()
+                    md[1] += x.size
+        kd = known & (status <= S.UNRESOLVED) & (dept >= 0)
+        if kd.any():
+            self.counts["closed_cases"] += int(np.count_nonzero(kd))
+            within = (when[kd] - file_time[kd]) <= deadline[kd]
+            self.counts["closed_in_deadline"] += int(np.count_nonzero(within))
+        if not known.all():
+            self.silent_finished += np.bincount(old[~known], minlength=2)
 
     # ----------------------------------------------------------------------------------------------
     def privacy(self, t: int) -> None:
         """Sharing carries a daily leak risk, cut by safeguards; a leak lowers everyone's trust."""
         u = self.streams["privacy"].random()   # drawn every day (CRN)
         pr = self.params.privacy
-        if u < self.leak_probability():
+        if u < self._cached("leak_probability", self.leak_probability):
             self.counts["leaks"] += 1
-            self.day_counts[DAILY_SERIES.index("leaks")] += 1
+            self.day_counts[_IX["leaks"]] += 1
             self.trust -= pr.leak_trust_hit
             np.clip(self.trust, 0.0, 1.0, out=self.trust)
 
@@ -762,27 +1038,30 @@ class GovernanceModel(mesa.Model):
         }
 
     def account(self, t: int) -> None:
-        costs = self.daily_cost()
-        esc_today = self.day_counts[DAILY_SERIES.index("escalated")]
+        self._take_closed()
+        costs = dict(self._cached("daily_cost", self.daily_cost))
+        esc_today = self.day_counts[_IX["escalated"]]
         costs["incidents"] = esc_today * self.params.costs.incident_cost
         for k, v in costs.items():
             self.cost_parts[k] += v
         self.cost_total += sum(costs.values())
         p = self.pool
         st = p["status"]
-        terminal = st >= Status.RESOLVED
+        terminal = st >= S.RESOLVED
         if terminal.any():
             self.pool.keep(~terminal)
             st = p["status"]
         row = self.day_counts
-        ix = DAILY_SERIES.index
-        row[ix("backlog")] = np.count_nonzero(st >= Status.FILED)
-        row[ix("silent_open")] = np.count_nonzero(st <= Status.PENDING)
-        row[ix("satisfaction")] = self.satisfaction.mean()
-        row[ix("trust")] = self.trust.mean()
-        row[ix("satisfaction_60plus")] = self.satisfaction[self.old].mean() if self.old.any() else np.nan
-        row[ix("satisfaction_under60")] = self.satisfaction[~self.old].mean() if (~self.old).any() else np.nan
-        row[ix("cost")] = self.cost_total / 1e6
+        ix = _IX
+        row[ix["backlog"]] = np.count_nonzero(st >= S.FILED)
+        row[ix["silent_open"]] = np.count_nonzero(st <= S.PENDING)
+        row[ix["satisfaction"]] = _mean(self.satisfaction)
+        row[ix["trust"]] = _mean(self.trust)
+        # the same values in the same order as satisfaction[old]: the same mean, without a mask pass
+        sat = self.satisfaction
+        row[ix["satisfaction_60plus"]] = _mean(sat.take(self._old_idx)) if self._old_idx.size else np.nan
+        row[ix["satisfaction_under60"]] = _mean(sat.take(self._young_idx)) if self._young_idx.size else np.nan
+        row[ix["cost"]] = self.cost_total / 1e6
         if t < self.series.shape[0]:
             self.series[t] = row
             self.queue_series[t] = self.queue_lengths()
@@ -794,20 +1073,20 @@ class GovernanceModel(mesa.Model):
     # Reading the state
     def queue_lengths(self) -> np.ndarray:
         p = self.pool
-        q = p["status"] == Status.QUEUED
+        q = p["status"] == S.QUEUED
         return np.bincount(p["dept"][q].astype(np.int64), minlength=self.n_depts)
 
     def daily_frame(self) -> pd.DataFrame:
         """The daily series as a frame (one row per simulated day)."""
         n = self.day
-        df = pd.DataFrame(self.series[:n], columns=list(DAILY_SERIES))
-        for k, name in enumerate(self.dept_names):
-            df[f"queue_{name}"] = self.queue_series[:n, k]
-        df.insert(0, "day", np.arange(1, n + 1))
-        return df
+        cols = {"day": np.arange(1, n + 1)}
+        cols.update(zip(DAILY_SERIES, self.series[:n].T.copy()))
+        cols.update((f"queue_{name}", self.queue_series[:n, k].copy()) for k, name in enumerate(self.dept_names))
+        return pd.DataFrame(cols)
 
     def summary(self) -> dict[str, float]:
         """The 4E indicators of the run so far (see :mod:`sim.metrics`)."""
+        self._book_closed()
         c = self.counts
         years = max(self.day, 1) / 365.0
         n = self.n_residents
@@ -826,7 +1105,7 @@ class GovernanceModel(mesa.Model):
             "cost_per_resolved": self.cost_total / c["resolved"] if c["resolved"] else float("nan"),
             "median_days": hist_quantile(hist, 0.5),
             "p90_days": hist_quantile(hist, 0.9),
-            "backlog": float(np.count_nonzero(st >= Status.FILED)),
+            "backlog": float(np.count_nonzero(st >= S.FILED)),
             "within_deadline": c["closed_in_deadline"] / c["closed_cases"] if c["closed_cases"] else float("nan"),
             "duplicate_work": float(c["duplicate_work"]),
             "multi_dept_days": self.multi_days[0] / self.multi_days[1] if self.multi_days[1] else float("nan"),
@@ -849,6 +1128,7 @@ class GovernanceModel(mesa.Model):
 
     def grid_frame(self) -> pd.DataFrame:
         """Per-grid results: residents, workers, satisfaction, trust, problems and outcomes."""
+        self._book_closed()
         g = np.arange(self.n_grids)
         cnt = np.bincount(self.grid_of, minlength=self.n_grids)
         acc = self.grid_acc
@@ -867,6 +1147,7 @@ class GovernanceModel(mesa.Model):
 
     def department_frame(self) -> pd.DataFrame:
         """Per-department queue statistics, with the quantities of Little's law (L = λW)."""
+        self._book_closed()
         T = max(self.day, 1)
         W = np.divide(self.q_sojourn, self.q_departures, out=np.full(self.n_depts, np.nan), where=self.q_departures > 0)
         return pd.DataFrame({
@@ -877,21 +1158,22 @@ class GovernanceModel(mesa.Model):
         })
 
     def grid_state(self, grid: int) -> dict:
+        self._book_closed()
         sel = self.grid_of == grid
         p = self.pool
         mine = sel[p["res"]] if len(p) else np.zeros(0, bool)
         return {
             "grid": int(grid), "community": int(self.grid_community[grid]),
             "residents": int(sel.sum()), "grid_workers": float(self.local["staffing.grid_workers_per_grid"][self.grid_community[grid]]),
-            "open_cases": int((p["status"][mine] >= Status.FILED).sum()),
-            "unreported_problems": int((p["status"][mine] <= Status.PENDING).sum()),
+            "open_cases": int((p["status"][mine] >= S.FILED).sum()),
+            "unreported_problems": int((p["status"][mine] <= S.PENDING).sum()),
             "satisfaction": round(float(self.satisfaction[sel].mean()), 3), "trust": round(float(self.trust[sel].mean()), 3),
             "resolved": int(self.grid_acc[grid, 1]), "escalated": int(self.grid_acc[grid, 2]),
         }
 
     def resident_state(self, i: int) -> dict:
         p = self.pool
-        mine = np.flatnonzero(p["res"] == i)
+        mine = (p["res"] == i).nonzero()[0]
         usable = Resident.usable_channels(self, np.array([i]))[0]
         return {
             "resident": int(i), "grid": int(self.grid_of[i]), "building": int(self.building_of[i]),
