@@ -208,6 +208,7 @@ class Resident(mesa.Agent):
             model._sat_cnt[touched] = 0.0
         else:   # one closure each: the mean of one is the value itself
             touched, mean_s = res, s
+        Resident.record_judgements(model, res, s)
         model.served[touched] = True
         model.satisfaction[touched] = (1 - m) * model.satisfaction[touched] + m * mean_s
         tt = model.trust[touched]
@@ -234,6 +235,11 @@ class Resident(mesa.Agent):
         r = model.params.residents
         m, tl = r.satisfaction_memory, r.trust_learning
         sat, trust, served = model.satisfaction, model.trust, model.served
+        acc, old = model.case_satisfaction, model.old
+        for i, v in zip(res, s):
+            g = int(old.item(i))
+            acc[g, 0] += v
+            acc[g, 1] += 1.0
         if len(set(res)) < len(res):   # one resident's closures of the batch fold into their mean
             total: dict[int, float] = {}
             count: dict[int, float] = {}
@@ -261,6 +267,14 @@ class Resident(mesa.Agent):
             moved[j] = moved.get(j, trust.item(j)) + d
         for j, x in moved.items():
             trust[j] = min(max(x, 0.0), 1.0)
+
+    @staticmethod
+    def record_judgements(model: "GovernanceModel", res: np.ndarray, s: np.ndarray) -> None:
+        """Add case judgements to the satisfaction rate by age group (the published 'satisfaction
+        rate' is among residents whose problem was handled, not among all residents)."""
+        old = model.old[res].astype(np.int64)
+        model.case_satisfaction[:, 0] += np.bincount(old, weights=s, minlength=2)
+        model.case_satisfaction[:, 1] += np.bincount(old, minlength=2)
 
     @staticmethod
     def word_of_mouth(model: "GovernanceModel", res: np.ndarray, s: np.ndarray) -> None:

@@ -42,7 +42,11 @@ METRICS: tuple[Metric, ...] = (
     # Effectiveness
     Metric("resolution_rate", "Resolution rate", "share", "higher", "Effectiveness",
            "resolved / (resolved + closed unresolved + escalated) among finished cases"),
-    Metric("satisfaction", "Mean satisfaction", "0–1", "higher", "Effectiveness"),
+    Metric("satisfaction_rate", "Satisfaction rate", "0–1", "higher", "Effectiveness",
+           "mean satisfaction with the problems that finished (resolved, closed, escalated or abandoned): "
+           "comparable with published satisfaction rates, which survey residents whose case was handled"),
+    Metric("satisfaction", "Mean satisfaction", "0–1", "higher", "Effectiveness",
+           "mean satisfaction of all residents, served or not"),
     Metric("trust", "Mean trust", "0–1", "higher", "Effectiveness"),
     Metric("escalations", "Escalations", "per 10k residents per year", "lower", "Effectiveness",
            "problems that grew into a dispute or incident"),
@@ -52,7 +56,7 @@ METRICS: tuple[Metric, ...] = (
     Metric("gap_days_60plus", "Resolution-time gap, 60+ vs others", "days", "lower", "Equity",
            "mean days to resolution of residents aged 60+ minus others'"),
     Metric("gap_satisfaction_60plus", "Satisfaction gap, others vs 60+", "0–1", "lower", "Equity",
-           "mean satisfaction of others minus residents aged 60+"),
+           "satisfaction rate (per finished problem) of residents under 60 minus that of residents aged 60+"),
     Metric("gini_grid_satisfaction", "Gini of satisfaction across grids", "0–1", "lower", "Equity"),
     Metric("silent_share_60plus", "Silent problems, 60+", "share", "lower", "Equity",
            "share of 60+ residents' problems never reported nor found"),
@@ -67,6 +71,32 @@ METRICS: tuple[Metric, ...] = (
 )
 
 METRIC_BY_NAME = {m.name: m for m in METRICS}
+
+# The daily series (`GovernanceModel.daily_frame()`): unit and description of each, declared once.
+SERIES_DOC: dict[str, tuple[str, str]] = {
+    "new_problems": ("problems", "problems that arose that day, reported or not"),
+    "reports": ("reports", "problems residents reported that day, through any channel"),
+    "discovered": ("problems", "unreported problems grid workers found on patrol that day"),
+    "settled_on_spot": ("problems", "small disputes grid workers settled on the spot that day"),
+    "resolved": ("problems", "problems closed as resolved that day"),
+    "unresolved": ("problems", "cases closed without the problem being resolved that day"),
+    "escalated": ("problems", "problems that escalated into a dispute or incident that day"),
+    "abandoned": ("problems", "unreported, undiscovered problems given up by residents that day"),
+    "backlog": ("open cases", "cases at the centre or a department at the end of the day"),
+    "silent_open": ("problems", "open problems neither reported nor found, at the end of the day"),
+    "satisfaction": ("0–1", "mean satisfaction of all residents at the end of the day"),
+    "trust": ("0–1", "mean trust in government of all residents at the end of the day"),
+    "satisfaction_60plus": ("0–1", "mean satisfaction of residents aged 60+"),
+    "satisfaction_under60": ("0–1", "mean satisfaction of residents under 60"),
+    "cost": ("million yuan", "cumulative cost since day 1 (staff, platform, training, services, incidents)"),
+    "early_warnings": ("warnings", "early warnings on shared data that led to action on a common cause that day"),
+    "false_alarms": ("warnings", "false early warnings that day (each costs department time)"),
+    "leaks": ("leaks", "data leaks that became known that day"),
+    "duplicate_work": ("cases", "cases handled that day although their cause was already handled"),
+}
+QUEUE_PREFIX = "queue_"
+QUEUE_DOC = ("cases", "cases waiting in the named department's queue at the end of the day")
+
 E_ORDER = ("Economy", "Efficiency", "Effectiveness", "Equity", "Calibration")
 
 

@@ -397,6 +397,7 @@ class GovernanceModel(mesa.Model):
         self.sum_days = np.zeros(2)
         self.n_days = np.zeros(2)
         self.silent_finished = np.zeros(2)   # per age group: finished while never known
+        self.case_satisfaction = np.zeros((2, 2))   # per age group [under 60, 60+]: sum of s, judgements
         self.finished = np.zeros(2)
         self.grid_acc = np.zeros((self.n_grids, 6))   # problems, resolved, escalated, abandoned, found, days
         # Little's law per department: arrivals, departures, time-in-queue integral, sojourn sum.
@@ -652,7 +653,7 @@ class GovernanceModel(mesa.Model):
         self.day_counts[_IX["discovered"]] += found.size
         p["channel"][found] = C.PATROL
         gf = self.grid_of[p["res"][found]]
-        self.grid_acc[gf, 4] += 1
+        np.add.at(self.grid_acc[:, 4], gf, 1)   # one per problem found (a grid may find several)
         settle_by_grid = self._cached("settle_chance", lambda: GridWorker.settle_chance(self, np.arange(self.n_grids)))
         settle = self.cat_spot[p["cat"][found]] & (p["u_settle"][found] < settle_by_grid[gf])
         spot = found[settle]
@@ -1098,8 +1099,8 @@ class GovernanceModel(mesa.Model):
             np.bincount(self.grid_of, minlength=self.n_grids)
         known_cases = c["filed"] + c["settled_on_spot"] + c["warned"]
         st = self.pool["status"]
-        old_sat = self.satisfaction[self.old].mean() if self.old.any() else np.nan
-        young_sat = self.satisfaction[~self.old].mean() if (~self.old).any() else np.nan
+        cs = self.case_satisfaction
+        rate = np.divide(cs[:, 0], cs[:, 1], out=np.full(2, np.nan), where=cs[:, 1] > 0)   # [under 60, 60+]
         return {
             "total_cost": self.cost_total / 1e6,
             "cost_per_resolved": self.cost_total / c["resolved"] if c["resolved"] else float("nan"),
@@ -1111,12 +1112,13 @@ class GovernanceModel(mesa.Model):
             "multi_dept_days": self.multi_days[0] / self.multi_days[1] if self.multi_days[1] else float("nan"),
             "bounces": c["bounces"] / c["filed"] if c["filed"] else float("nan"),
             "resolution_rate": resolved_known / finished_known if finished_known else float("nan"),
+            "satisfaction_rate": cs[:, 0].sum() / cs[:, 1].sum() if cs[:, 1].sum() else float("nan"),
             "satisfaction": float(self.satisfaction.mean()),
             "trust": float(self.trust.mean()),
             "escalations": c["escalated"] / n * 10_000 / years,
             "found_before_report": (c["discovered"] + c["warned"]) / known_cases if known_cases else float("nan"),
             "gap_days_60plus": float(mean_days[1] - mean_days[0]),
-            "gap_satisfaction_60plus": float(young_sat - old_sat),
+            "gap_satisfaction_60plus": float(rate[0] - rate[1]),
             "gini_grid_satisfaction": gini(grid_sat),
             "silent_share_60plus": self.silent_finished[1] / self.finished[1] if self.finished[1] else float("nan"),
             "dispatched_per_resident_year": c["filed"] / n / years,

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sim.metrics import E_ORDER, METRIC_BY_NAME
+from sim.metrics import E_ORDER, METRIC_BY_NAME, QUEUE_DOC, QUEUE_PREFIX, SERIES_DOC
 from sim.runner import RunResult, daily_long, manifest, paired_differences, summarise, summary_frame
 from sim.scenario import Scenario, scenario_yaml
 
@@ -73,29 +73,6 @@ ID_COLUMNS: dict[str, str] = {
 }
 
 # Daily series recorded by GovernanceModel (sim.model.DAILY_SERIES): unit and meaning.
-SERIES_DOC: dict[str, tuple[str, str]] = {
-    "new_problems": ("problems", "problems that arose that day, reported or not"),
-    "reports": ("reports", "problems residents reported that day, through any channel"),
-    "discovered": ("problems", "unreported problems grid workers found on patrol that day"),
-    "settled_on_spot": ("problems", "small disputes grid workers settled on the spot that day"),
-    "resolved": ("problems", "problems closed as resolved that day"),
-    "unresolved": ("problems", "cases closed without the problem being resolved that day"),
-    "escalated": ("problems", "problems that escalated into a dispute or incident that day"),
-    "abandoned": ("problems", "unreported, undiscovered problems given up by residents that day"),
-    "backlog": ("open cases", "cases at the centre or a department at the end of the day"),
-    "silent_open": ("problems", "open problems neither reported nor found, at the end of the day"),
-    "satisfaction": ("0–1", "mean satisfaction of all residents at the end of the day"),
-    "trust": ("0–1", "mean trust in government of all residents at the end of the day"),
-    "satisfaction_60plus": ("0–1", "mean satisfaction of residents aged 60+"),
-    "satisfaction_under60": ("0–1", "mean satisfaction of residents under 60"),
-    "cost": ("million yuan", "cumulative cost since day 1 (staff, platform, training, services, incidents)"),
-    "early_warnings": ("warnings", "early warnings on shared data that led to action on a common cause that day"),
-    "false_alarms": ("warnings", "false early warnings that day (each costs department time)"),
-    "leaks": ("leaks", "data leaks that became known that day"),
-    "duplicate_work": ("cases", "cases handled that day although their cause was already handled"),
-}
-QUEUE_PREFIX = "queue_"
-QUEUE_DOC = ("cases", "cases waiting in the named department's queue at the end of the day")
 
 GRID_DOC: dict[str, tuple[str, str]] = {
     "grid": ("", "grid index (0-based)"),
