@@ -572,21 +572,25 @@ def resolve_scenario_file(ref: str, relative_to: Path | None = None) -> Path:
                         + (f" (shipped scenarios: {', '.join(shipped_scenarios())})" if SCENARIO_DIR.is_dir() else ""))
 
 
-def read_yaml(path: Path) -> dict:
+def read_yaml(path: Path, error: type[Exception] = ScenarioError, kind: str = "scenario",
+              holds: str = "a mapping of sections") -> dict:
+    """A YAML file that must hold a mapping; every problem becomes one `error` naming the file."""
     try:
-        text = path.read_text(encoding="utf-8")
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise error(f"{kind} file not found: '{path}'") from None
     except OSError as e:
-        raise ScenarioError(f"cannot read '{path}': {e.strerror}") from None
+        raise error(f"cannot read '{path}': {e.strerror}") from None
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise ScenarioError(f"'{path}' is not valid YAML{where}: {getattr(e, 'problem', e)}") from None
-    if data is None:
-        return {}
+        raise error(f"'{path}' is not valid YAML{where}: {getattr(e, 'problem', None) or e}") from None
+    if data is None and kind == "scenario":
+        return {}   # an empty scenario file is the defaults
     if not isinstance(data, dict):
-        raise ScenarioError(f"'{path}' must hold a mapping of sections, not a {type(data).__name__}")
+        raise error(f"'{path}' must hold {holds}, not {type(data).__name__ if data is not None else 'nothing'}")
     return data
 
 

@@ -47,10 +47,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from sim.scenario import ScenarioError
+from sim.scenario import ScenarioError, read_yaml
 
 from . import designs
 from .errors import ExperimentError, did_you_mean
@@ -243,22 +242,7 @@ class Experiment:
 # Loading
 
 def read_experiment_yaml(path: Path) -> dict:
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ExperimentError(f"experiment file not found: '{path}'") from None
-    except OSError as e:
-        raise ExperimentError(f"cannot read '{path}': {e.strerror}") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise ExperimentError(f"'{path}' is not valid YAML{where}: {getattr(e, 'problem', None) or e}") from None
-    if not isinstance(data, dict):
-        raise ExperimentError(f"'{path}' must hold a mapping (name, base, factors, design, ...), "
-                              f"not {type(data).__name__ if data is not None else 'nothing'}")
-    return data
+    return read_yaml(Path(path), ExperimentError, "experiment", "a mapping (name, base, factors, design, ...)")
 
 
 def load_experiment(path: str | Path) -> Experiment:
