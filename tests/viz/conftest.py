@@ -324,3 +324,29 @@ def browser_page(chromium, browser_log):
             if any("/_solara/cdn/" in p for p in problems):
                 print("hint: Solara's front-end files are missing from its CDN cache; run "
                       "`.venv/bin/python tools/install_solara_assets.py`")
+
+
+# --------------------------------------------------------------------------------------
+# Scenario files for the govsim page tests (tests/viz/test_app*.py)
+# --------------------------------------------------------------------------------------
+GOVSIM_TEST_SCENARIOS = {
+    # 8 grids x 150 residents = 1,200: small enough for the network drawing
+    "small.yaml": "extends: baseline.yaml\nname: small_test\npopulation: {residents_per_grid: 150}\n",
+    # 5 communities x 4 grids x 600 = 12,000 residents: the grid map
+    "large.yaml": ("extends: baseline.yaml\nname: large_test\n"
+                   "population: {communities_per_subdistrict: 5, residents_per_grid: 600}\n"),
+    # a typo'd key and an out-of-range value: the page must show the validation message
+    "bad.yaml": "extends: baseline.yaml\npolicies: {share_joind: 0.5}\npopulation: {share_60plus: 1.5}\n",
+}
+
+
+@pytest.fixture(scope="session")
+def govsim_scenarios(tmp_path_factory) -> dict[str, Path]:
+    """Paths of small / large / bad scenario files (``extends`` the shipped baseline)."""
+    folder = tmp_path_factory.mktemp("govsim-scenarios")
+    paths = {}
+    for name, text in GOVSIM_TEST_SCENARIOS.items():
+        path = folder / name
+        path.write_text(text)
+        paths[name.removesuffix(".yaml")] = path
+    return paths
