@@ -563,6 +563,8 @@ def resolve_scenario_file(ref: str, relative_to: Path | None = None) -> Path:
         tries.insert(0, relative_to / cand)
     if not cand.is_absolute():
         tries.append(SCENARIO_DIR / cand)
+        if cand.parts[0] == SCENARIO_DIR.name:   # `scenarios/x.yaml` as the README writes it, from anywhere
+            tries.append(SCENARIO_DIR.joinpath(*cand.parts[1:]))
         if cand.suffix == "":
             tries.append(SCENARIO_DIR / f"{ref}.yaml")
     for t in tries:
