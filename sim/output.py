@@ -384,7 +384,7 @@ def write_comparison(directory: Path, base: str, tables: Mapping[str, RunTables]
     else:
         files = {k: v for k, v in files.items() if not k.endswith(".png")}
     readme = [f"govsim comparison with base '{base}'",
-              f"Scenarios (directory): " + ", ".join(f"{n} ({dirs[n]}/)" for n in tables),
+              "Scenarios (directory): " + ", ".join(f"{n} ({dirs[n]}/)" for n in tables),
               f"{len(next(iter(tables.values())).summary)} replications of {steps} days per scenario, root seed {seed}; "
               "replication k of every scenario uses the same seed (common random numbers), so differences are paired.",
               "", "Files", *[f"  {name}: {text}" for name, text in files.items()],

@@ -15,10 +15,9 @@ from __future__ import annotations
 
 import copy
 import difflib
-import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -435,8 +434,8 @@ class ParamInfo:
 def _field_bounds(field) -> tuple[float | None, float | None]:
     lo = hi = None
     for m in field.metadata:
-        lo = getattr(m, "ge", lo) if getattr(m, "ge", None) is not None else lo
-        hi = getattr(m, "le", hi) if getattr(m, "le", None) is not None else hi
+        lo = getattr(m, "ge", None) if getattr(m, "ge", None) is not None else lo
+        hi = getattr(m, "le", None) if getattr(m, "le", None) is not None else hi
     return lo, hi
 
 
@@ -506,9 +505,10 @@ def set_path(data: dict, path: str, value: Any) -> None:
     node[parts[-1]] = value
 
 
-def check_path(path: str, scenario: Scenario | None = None, *, numeric: bool = False) -> ParamInfo:
+def check_path(path: str, scenario: Scenario | None = None, *, numeric: bool = False,
+               index: dict[str, ParamInfo] | None = None) -> ParamInfo:
     """The parameter at a dotted path, or a ScenarioError naming the closest valid path."""
-    index = param_index(scenario)
+    index = param_index(scenario) if index is None else index
     if path in ("run.steps", "run.replications", "run.seed"):
         field = RunSettings.model_fields[path.split(".")[1]]
         lo, hi = _field_bounds(field)
@@ -626,10 +626,11 @@ def build_scenario(data: dict, overrides: dict[str, Any] | None = None, *, origi
         resolved = _lenient(data)
         if resolved is not None:
             data = resolved.model_dump()
-    for path, value in (overrides or {}).items():
-        if not path.startswith(("run.", "name", "description")):
-            check_path(path, _lenient(data))
-        set_path(data, path, value)
+        index = param_index(resolved)   # the paths do not change as scalar values are set
+        for path, value in overrides.items():
+            if not path.startswith(("run.", "name", "description")):
+                check_path(path, index=index)
+            set_path(data, path, value)
     try:
         scen = Scenario.model_validate(data)
     except ValidationError as e:
@@ -641,10 +642,11 @@ def build_scenario(data: dict, overrides: dict[str, Any] | None = None, *, origi
 def _check_timeline(scen: Scenario, origin: str) -> None:
     """Each timeline change must name real parameters and, applied in order, give a valid scenario."""
     state = scen.model_dump()
+    index = param_index(scen) if scen.timeline else {}
     for i, change in enumerate(sorted(scen.timeline, key=lambda c: c.day)):
         for path, value in change.set.items():
             try:
-                check_path(path, scen)
+                check_path(path, index=index)
             except ScenarioError as e:
                 raise ScenarioError(f"invalid scenario '{origin}':\n  timeline[{i}].set: {e}") from None
             set_path(state, path, value)
@@ -752,14 +754,8 @@ def _bounds_at(loc: tuple):
     return _field_bounds(model.model_fields[loc[-1]])
 
 
-def days_per_year() -> float:
-    return 365.0
-
-
 __all__ = [
     "Scenario", "ScenarioError", "ParamInfo", "LOCAL_PATHS", "load_scenario", "build_scenario", "with_changes",
     "param_table", "param_index", "check_path", "closest_path", "get_path", "parse_overrides", "scenario_yaml",
     "shipped_scenarios", "scenario_data", "SCENARIO_DIR", "resolve_scenario_file", "Category", "Department", "Change", "Shock",
 ]
-
-_ = (math, Literal)
