@@ -93,7 +93,7 @@ class Network(Section):
                            "Deffuant et al. 2000 (μ ≤ 0.5)", typical=(0.05, 0.5))
 
 
-class Category(Section):
+class CategorySpec(Section):
     share: float = P(0.1, 0.0, 1.0, "weight", "relative frequency of the category (weights are normalised)")
     departments: list[str] = Field(
         description="responsible departments: the first is primary; a multi-department case also needs one of the others")
@@ -110,10 +110,10 @@ class Category(Section):
         return v
 
 
-def _default_categories() -> dict[str, Category]:
+def _default_categories() -> dict[str, CategorySpec]:
     # Shares: Beijing 12345 annual report 2020, all contacts; "epidemic" (9.8%, a 2020 special) is left
     # to the epidemic shock, and "other" (44.7%) is split between city environment and welfare/other.
-    c = Category
+    c = CategorySpec
     return {
         "market": c(share=0.089, departments=["market_supervision", "urban_management"], severity=0.3),
         "utilities": c(share=0.059, departments=["housing_construction", "urban_management"], severity=0.5, deadline_days=1.0),
@@ -138,7 +138,7 @@ class Demand(Section):
         typical=(0.3, 0.8))
     consultation_share: float = P(0.58, 0.0, 0.95, "fraction", "share of hotline contacts that are consultations answered on the call",
                                   "Beijing 2019–21", typical=(0.5, 0.75))
-    categories: dict[str, Category] = Field(default_factory=_default_categories,
+    categories: dict[str, CategorySpec] = Field(default_factory=_default_categories,
                                             description="problem categories, keyed by name")
     multi_department_share: float = P(0.15, 0.0, 1.0, "fraction", "share of problems needing more than one department",
                                       "A (0.10–0.20)", typical=(0.10, 0.20))
@@ -158,6 +158,10 @@ class Demand(Section):
                                "A (矛盾升级: unsettled problems grow)", typical=(0.005, 0.03))
     escalation_threshold: float = P(0.45, 0.0, 2.0, "grievance", "grievance H·(1−L) above which a problem escalates (Epstein's T)",
                                     "A, in the spirit of Epstein 2002", typical=(0.35, 0.6))
+    escalation_threshold_spread: float = P(
+        0.4, 0.0, 1.0, "fraction",
+        "problems differ in how easily they escalate: each problem's threshold is the threshold × U(1 − spread, 1 + spread)",
+        "A", typical=(0.2, 0.6))
 
     @model_validator(mode="after")
     def _shares(self):
@@ -166,7 +170,7 @@ class Demand(Section):
         return self
 
 
-class Channel(Section):
+class ChannelSpec(Section):
     enabled: bool = Field(True, description="the channel accepts problem reports")
     filing_delay_days: float = P(0.5, 0.0, 30.0, "days", "delay from report to a case on the centre's desk")
     detail: float = P(0.8, 0.0, 1.0, "0–1", "share of the case's detail the channel captures")
@@ -176,28 +180,32 @@ class Channel(Section):
 
 class Channels(Section):
     # Weights reproduce the Beijing 2020 mix (phone 0.91, online 0.09) for literate residents.
-    hotline: Channel = Channel(filing_delay_days=0.5, detail=0.7, weight_under60=9.0, weight_60plus=9.0)
-    app: Channel = Channel(filing_delay_days=0.2, detail=0.8, weight_under60=1.0, weight_60plus=1.0)
-    window: Channel = Channel(filing_delay_days=1.0, detail=0.85, weight_under60=0.3, weight_60plus=1.5)
-    grid_worker: Channel = Channel(filing_delay_days=0.5, detail=0.9, weight_under60=0.3, weight_60plus=1.0)
+    hotline: ChannelSpec = ChannelSpec(filing_delay_days=0.5, detail=0.7, weight_under60=9.0, weight_60plus=9.0)
+    app: ChannelSpec = ChannelSpec(filing_delay_days=0.2, detail=0.8, weight_under60=1.0, weight_60plus=1.0)
+    window: ChannelSpec = ChannelSpec(filing_delay_days=1.0, detail=0.85, weight_under60=0.3, weight_60plus=1.5)
+    grid_worker: ChannelSpec = ChannelSpec(filing_delay_days=0.5, detail=0.9, weight_under60=0.3, weight_60plus=1.0)
     window_reach_60plus: float = P(0.5, 0.0, 1.0, "probability", "chance a resident aged 60+ can get to the walk-in window",
                                    typical=(0.3, 0.8))
     window_reach_under60: float = P(0.3, 0.0, 1.0, "probability", "chance a resident under 60 can get to the walk-in window (hours)",
                                     typical=(0.1, 0.6))
     grid_worker_reach: float = P(0.3, 0.0, 1.0, "probability", "chance a resident knows and can reach the grid worker to report",
                                  typical=(0.1, 0.6))
+    elder_hotline_delay_factor: float = P(
+        0.5, 0.0, 1.0, "× filing delay",
+        "with elder-friendly service, the filing delay of a hotline report by a resident aged 60+ (priority line)",
+        "A", typical=(0.25, 1.0))
 
 
-class Department(Section):
+class DepartmentSpec(Section):
     staff_per_10k: float = P(1.0, 0.0, 100.0, "staff per 10,000 residents", "staff working on residents' cases")
     service_rate: float = P(2.0, 0.05, 50.0, "cases per staff-day", "cases one staff member settles per day")
     joined: bool = Field(False, description="joined to the shared data platform regardless of `policies.share_joined`")
 
 
-def _default_departments() -> dict[str, Department]:
+def _default_departments() -> dict[str, DepartmentSpec]:
     # Order = joining order for `policies.share_joined` (largest caseload first). Staffing is set so that
     # the baseline runs at ~85–90% utilisation, leaving queues (see docs/ODD.md, calibration).
-    d = Department
+    d = DepartmentSpec
     return {
         "urban_management": d(staff_per_10k=2.2), "civil_affairs": d(staff_per_10k=1.4),
         "housing_construction": d(staff_per_10k=1.15), "market_supervision": d(staff_per_10k=0.65),
@@ -213,7 +221,7 @@ class Staffing(Section):
     grid_worker_hours: float = P(8.0, 0.0, 16.0, "hours per day", "working hours of a grid worker per day", typical=(6, 10))
     households_per_patrol_hour: float = P(4.0, 0.0, 50.0, "households", "households a grid worker visits per patrol hour",
                                           typical=(2, 8))
-    departments: dict[str, Department] = Field(default_factory=_default_departments,
+    departments: dict[str, DepartmentSpec] = Field(default_factory=_default_departments,
                                                description="departments (职能部门), keyed by name")
 
 
@@ -226,6 +234,8 @@ class Policies(Section):
                                      typical=(2, 6))
     false_alarm_rate: float = P(0.01, 0.0, 1.0, "per grid per day", "false early warnings per grid per day", typical=(0.0, 0.05))
     false_alarm_cost: float = P(0.5, 0.0, 10.0, "staff-days", "department time a false alarm costs", typical=(0.1, 2.0))
+    warning_action_cost: float = P(1.0, 0.0, 10.0, "visits", "department work of acting on a common cause flagged by early warning",
+                                   "A", typical=(0.5, 2.0))
     whistle_and_report: bool = Field(False, description="吹哨报到: multi-department cases are worked jointly within a deadline")
     whistle_overhead: float = P(0.05, 0.0, 0.5, "fraction", "share of department capacity spent turning up when whistled",
                                 typical=(0.0, 0.15))
@@ -252,9 +262,17 @@ class Routing(Section):
     detail_loss_per_handoff: float = P(0.15, 0.0, 1.0, "fraction", "detail lost at each hand-off between silos (信息递减)",
                                        typical=(0.05, 0.3))
     bounce_probability: float = P(0.25, 0.0, 0.95, "probability", "chance a silo hand-off bounces back (推诿扯皮)", typical=(0.1, 0.4))
+    max_bounces: int = P(2, 0, 20, "bounces", "a case is bounced back between departments at most this often (推诿扯皮)",
+                         "A", typical=(1, 4))
+    joint_work: float = P(1.5, 1.0, 5.0, "visits",
+                          "work of a case worked jointly by two departments, charged to the lead (its visit plus the partner's half)",
+                          "A", typical=(1.2, 2.0))
     fix_base: float = P(0.55, 0.0, 1.0, "probability", "chance a case handled with full detail by untrained staff is truly resolved",
                         "A, calibrated to the 2019 resolution rate 0.53 (Beijing)", typical=(0.4, 0.8))
     fix_training_gain: float = P(0.3, 0.0, 1.0, "probability", "added chance of a real fix with full training", typical=(0.1, 0.5))
+    fix_detail_floor: float = P(0.4, 0.0, 1.0, "fraction",
+                                "chance of a real fix with no detail left, relative to a case with full detail (信息递减)",
+                                "A", typical=(0.2, 0.7))
     on_spot_settle_base: float = P(0.3, 0.0, 1.0, "probability", "chance an untrained grid worker settles a small dispute on the spot",
                                    typical=(0.1, 0.5))
     on_spot_training_gain: float = P(0.4, 0.0, 1.0, "probability", "added chance with full training", typical=(0.1, 0.6))
@@ -279,6 +297,10 @@ class Residents(Section):
                                    "A, after Van Ryzin 2004", typical=(0.5, 2))
     elder_wait_expectation: float = P(1.0, 0.1, 5.0, "× deadline", "wait residents aged 60+ expect, as a multiple of the deadline",
                                       typical=(0.8, 1.5))
+    abandoned_expectation_share: float = P(
+        0.25, 0.0, 1.0, "× patience",
+        "a resident who gave up on an unreported problem judges it as if it had been expected within at least this share of the patience",
+        "A", typical=(0.1, 0.5))
 
 
 class Privacy(Section):
@@ -757,5 +779,5 @@ def _bounds_at(loc: tuple):
 __all__ = [
     "Scenario", "ScenarioError", "ParamInfo", "LOCAL_PATHS", "load_scenario", "build_scenario", "with_changes",
     "param_table", "param_index", "check_path", "closest_path", "get_path", "parse_overrides", "scenario_yaml",
-    "shipped_scenarios", "scenario_data", "SCENARIO_DIR", "resolve_scenario_file", "Category", "Department", "Change", "Shock",
+    "shipped_scenarios", "scenario_data", "SCENARIO_DIR", "resolve_scenario_file", "CategorySpec", "DepartmentSpec", "ChannelSpec", "Change", "Shock",
 ]
