@@ -7,5 +7,4 @@ Modules:
 - :mod:`benchmarks.mesa_reference` is the plain Mesa model: the same daily resident update written
   as a per-agent ``step()`` called through ``AgentSet.shuffle_do``;
 - :mod:`benchmarks.sweep` measures runs per minute with 1 and 2 warm worker processes;
-- :mod:`benchmarks.golden_check` checks that model outputs stay bit-identical across optimisations.
 """

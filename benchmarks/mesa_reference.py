@@ -96,9 +96,9 @@ class MesaReference(mesa.Model):
 
     def __init__(self, scenario, seed: int = 1):
         super().__init__(rng=seed)
-        from sim.agents import Resident
         from sim.model import GovernanceModel
-        g = GovernanceModel(scenario, seed=seed, resident_agents="none")   # same people, same ties
+        g = GovernanceModel(scenario, seed=seed)   # same people, same ties
+        res = g.residents
         sc = scenario
         d, r, net, ch = sc.demand, sc.residents, sc.network, sc.channels
         self.day = 0
@@ -120,10 +120,11 @@ class MesaReference(mesa.Model):
         self.confidence_bound, self.convergence = net.confidence_bound, net.convergence
         self.weights = {False: [getattr(ch, c).weight_under60 for c in CHANNELS],
                         True: [getattr(ch, c).weight_60plus for c in CHANNELS]}
-        usable = Resident.usable_channels(g, np.arange(g.n_residents))
+        usable = res.usable_channels(np.arange(res.n), ch, g.levers.at_residents("policies.app_first"),
+                                     g.levers.at_residents("policies.elder_friendly"))
         people = [Citizen(self, float(t), bool(o), tuple(bool(x) for x in u))
-                  for t, o, u in zip(g.trust, g.old, usable)]
-        indptr, indices = g.adj_indptr, g.adj_indices
+                  for t, o, u in zip(res.trust, res.old, usable)]
+        indptr, indices = res.adjacency.indptr, res.adjacency.indices
         for i, a in enumerate(people):
             a.neighbours = [people[j] for j in indices[indptr[i]:indptr[i + 1]]]
         self.n = len(people)
@@ -180,12 +181,12 @@ def govsim_step_overhead(residents: int = 5_000, days: int = 365, steps: int = 2
     from benchmarks.common import scenario
     from sim.model import GovernanceModel
     sc = scenario(residents, days, grids_per_community=5)
-    m = GovernanceModel(sc, seed=1, resident_agents="none")
+    m = GovernanceModel(sc, seed=1)
     t0 = time.process_time()
     m.run(days)
     per_day = (time.process_time() - t0) / days
-    idle = GovernanceModel(sc, seed=1, resident_agents="none")
-    idle._user_step = lambda: None
+    idle = GovernanceModel(sc, seed=1)
+    idle._user_step = lambda: None   # Mesa's wrapper calls the model's step through this
     t0 = time.process_time()
     idle.run_for(steps)
     per_step = (time.process_time() - t0) / steps
@@ -201,11 +202,11 @@ def paired_ratio(residents: int = 10_000, days: int = 10, against: int = 100_000
     from benchmarks.common import scenario
     from sim.model import GovernanceModel
     g_sc, m_sc = scenario(against, 365), scenario(residents, days)
-    GovernanceModel(g_sc, seed=99, resident_agents="none").run(30)   # warm up both first
+    GovernanceModel(g_sc, seed=99).run(30)   # warm up both first
     MesaReference(m_sc, 99).run_for(2)
     ratios, g_rates, m_rates = [], [], []
     for k in range(pairs):
-        g = GovernanceModel(g_sc, seed=k + 1, resident_agents="none")
+        g = GovernanceModel(g_sc, seed=k + 1)
         t0 = time.perf_counter()
         g.run(365)
         g_rate = against * 365 / (time.perf_counter() - t0)

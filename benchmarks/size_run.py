@@ -29,21 +29,18 @@ def measure(residents: int, days: int, reps: int, seed: int = 1) -> dict:
     for k in range(reps):
         gc.collect()
         w0, c0 = time.perf_counter(), time.process_time()
-        m = GovernanceModel(sc, seed=seed + k, resident_agents="none")
+        m = GovernanceModel(sc, seed=seed + k)
         w1, c1 = time.perf_counter(), time.process_time()
         m.run(days)
         w2, c2 = time.perf_counter(), time.process_time()
         m.summary(), m.daily_frame(), m.grid_frame(), m.department_frame()
         w3 = time.perf_counter()
-        c = m.counts
+        c = m.counts()
         closed = c["resolved"] + c["unresolved"] + c["escalated"] + c["abandoned"]
-        causes = m.causes
         rows.append({"build_s": w1 - w0, "run_s": w2 - w1, "run_cpu_s": c2 - c1, "build_cpu_s": c1 - c0,
                      "outputs_s": w3 - w2, "problems": c["problems"], "cases_closed": closed,
-                     "cases_filed": c["filed"], "open_at_end": len(m.pool), "causes": int(causes.n),
-                     "causes_bytes": int(sum(getattr(causes, f).nbytes for f, _, _ in causes.FIELDS)),
-                     "pool_capacity": int(m.pool.capacity), "pending_hits": int(m._hits.shape[0]),
-                     "rss_end_mib": rss_mib()})
+                     "cases_filed": c["filed"], "open_at_end": len(m.cases), "causes": len(m.causes),
+                     "pending_hits": len(m.hits), "rss_end_mib": rss_mib()})
         del m
     run_s = [r["run_s"] for r in rows]
     med = statistics.median(run_s)
@@ -57,8 +54,7 @@ def measure(residents: int, days: int, reps: int, seed: int = 1) -> dict:
            "cases_closed": int(np.median([r["cases_closed"] for r in rows])),
            "cases_per_s": statistics.median(r["cases_closed"] / r["run_s"] for r in rows),
            "rss_after_import_mib": rss_import, "peak_rss_mib": peak_rss_mib(),
-           "end_state": {k: rows[-1][k] for k in ("open_at_end", "causes", "causes_bytes", "pool_capacity",
-                                                  "pending_hits", "rss_end_mib")}}
+           "end_state": {k: rows[-1][k] for k in ("open_at_end", "causes", "pending_hits", "rss_end_mib")}}
     return out
 
 

@@ -41,13 +41,35 @@ def replication_seed(root: int, replication: int) -> int:
     return int(np.random.SeedSequence([root, replication]).generate_state(1, dtype=np.uint32)[0])
 
 
+def results_of(model: GovernanceModel) -> list[RunResult]:
+    """The results of every run of a (batch) model."""
+    summaries = model.summaries()
+    return [RunResult(seed=seed, summary=summaries[r], daily=model.daily_frame(r), grids=model.grid_frame(r),
+                      departments=model.department_frame(r), counts=model.counts(r), changes=list(model.changes_log))
+            for r, seed in enumerate(model.seeds)]
+
+
 def run_one(scenario: Scenario, seed: int | None = None, steps: int | None = None) -> RunResult:
-    """Build the model from a scenario, run it, and return its results."""
-    model = GovernanceModel(scenario, seed=seed, resident_agents="none")
+    """Build the model of one run of a scenario, run it, and return its results."""
+    return run_batch(scenario, [scenario.run.seed if seed is None else seed], steps)[0]
+
+
+def run_batch(scenario: Scenario, seeds: list[int], steps: int | None = None) -> list[RunResult]:
+    """Runs of one scenario with the given seeds, advanced together as one batch (the same results as
+    one by one: each run keeps its own random streams)."""
+    model = GovernanceModel(scenario, seeds=seeds)
     model.run(steps if steps is not None else scenario.run.steps)
-    return RunResult(seed=model.seed, summary=model.summary(), daily=model.daily_frame(),
-                     grids=model.grid_frame(), departments=model.department_frame(),
-                     counts=dict(model.counts), changes=list(model.changes_log))
+    return results_of(model)
+
+
+# Runs of a scenario are batched up to this many residents in all (bounds the memory of a batch).
+BATCH_RESIDENTS = 200_000
+
+
+def batches(scenario: Scenario, seeds: list[int]) -> list[list[int]]:
+    """The seeds split into batches of at most BATCH_RESIDENTS residents (at least one run each)."""
+    size = max(1, BATCH_RESIDENTS // max(1, scenario.n_residents))
+    return [seeds[i:i + size] for i in range(0, len(seeds), size)]
 
 
 def run_replications(scenario: Scenario, replications: int | None = None, seed: int | None = None,
@@ -55,11 +77,12 @@ def run_replications(scenario: Scenario, replications: int | None = None, seed: 
     """Replications k = 0..R-1, run with seeds ``replication_seed(seed, k)``."""
     reps = scenario.run.replications if replications is None else replications
     root = scenario.run.seed if seed is None else seed
-    out = []
-    for k in range(reps):
-        out.append(run_one(scenario, replication_seed(root, k)))
+    seeds = [replication_seed(root, k) for k in range(reps)]
+    out: list[RunResult] = []
+    for batch in batches(scenario, seeds):
+        out.extend(run_batch(scenario, batch))
         if progress:
-            progress(1)
+            progress(len(batch))
     return out
 
 

@@ -117,7 +117,7 @@ def test_early_warning_needs_shared_data_which_carries_privacy_risk():
     from sim.model import GovernanceModel
     base = GovernanceModel(load_scenario("baseline.yaml"), seed=1)
     warn = GovernanceModel(load_scenario("proactive_early_warning.yaml"), seed=1)
-    assert base.leak_probability() == 0 < warn.leak_probability()
+    assert base.privacy.leak_probability == 0 < warn.privacy.leak_probability
 
 
 # 6. Satisfaction and trust follow how residents and their neighbours were served.
@@ -138,11 +138,11 @@ def test_trust_follows_neighbours_service():
                                                       "network.conversations_per_day": 0.0})
         vals = []
         for k in range(4):
-            m = GovernanceModel(sc, seed=SEED + k, resident_agents="none")
-            start = m.trust.copy()
+            m = GovernanceModel(sc, seed=SEED + k)
+            start = m.residents.trust.copy()
             m.run()
-            untouched = ~m.served
-            vals.append(np.mean(m.trust[untouched] - start[untouched]))
+            untouched = ~m.residents.served
+            vals.append(np.mean(m.residents.trust[untouched] - start[untouched]))
         return np.array(vals)
     with_wom, without = unserved_trust(0.6), unserved_trust(0.0)
     assert np.all(without == 0)

@@ -21,7 +21,7 @@ from typer.testing import CliRunner
 import sim.cli as cli
 from sim import output, runner
 from sim.metrics import metric_names
-from sim.model import DAILY_SERIES
+from sim.metrics import DAILY_SERIES
 from sim.scenario import SCENARIO_DIR, Scenario, load_scenario, param_table, shipped_scenarios
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sim.agents import Status
+from sim.cases import Status
 from sim.model import GovernanceModel
 from sim.scenario import SCENARIO_DIR, Scenario, ScenarioError, check_path, load_scenario, shipped_scenarios
 
@@ -110,6 +110,43 @@ class VizModel(GovernanceModel):
         self.before_step: Callable[[], None] | None = None
 
     # ----------------------------------------------------------------------------------------------
+    # The page reads the one run of this model through these names.
+    @property
+    def n_grids(self) -> int:
+        return self.layout.n_grids
+
+    @property
+    def n_communities(self) -> int:
+        return self.layout.n_communities
+
+    @property
+    def grid_of(self) -> np.ndarray:
+        return self.residents.grid
+
+    @property
+    def old(self) -> np.ndarray:
+        return self.residents.old
+
+    @property
+    def satisfaction(self) -> np.ndarray:
+        return self.residents.satisfaction
+
+    @property
+    def trust(self) -> np.ndarray:
+        return self.residents.trust
+
+    @property
+    def adjacency(self):
+        return self.residents.adjacency
+
+    @property
+    def dept_names(self) -> list[str]:
+        return self.departments.names
+
+    @property
+    def local(self) -> dict[str, np.ndarray]:
+        return self.levers.local
+
     @property
     def network_view_possible(self) -> bool:
         return self.n_residents <= NETWORK_MAX_RESIDENTS
@@ -135,7 +172,7 @@ class VizModel(GovernanceModel):
                 self.twin = None
                 return
             if self.twin is None:
-                twin = GovernanceModel(self.base_scenario, seed=self.seed, resident_agents="none")
+                twin = GovernanceModel(self.base_scenario, seed=self.seed)
                 for _ in range(self.day):
                     twin.step()
                 self.twin = twin
@@ -169,8 +206,8 @@ class VizModel(GovernanceModel):
         """Per grid: 'backlog' (open cases at the centre or a department), 'satisfaction' or 'trust'."""
         with self.lock:
             if kind == "backlog":
-                st = self.pool["status"]
-                res = self.pool["res"]
+                st = self.cases.status
+                res = self.cases.res
                 open_ = (st >= Status.FILED) & (st < Status.RESOLVED)
                 return np.bincount(self.grid_of[res[open_]], minlength=self.n_grids).astype(float)
             values = {"satisfaction": self.satisfaction, "trust": self.trust}[kind]
@@ -180,16 +217,16 @@ class VizModel(GovernanceModel):
     def open_case_residents(self) -> tuple[np.ndarray, np.ndarray]:
         """Residents with an open case (reported or found) and with a problem still unreported."""
         with self.lock:
-            st = self.pool["status"]
-            res = self.pool["res"]
+            st = self.cases.status
+            res = self.cases.res
             filed = np.unique(res[(st >= Status.FILED) & (st < Status.RESOLVED)])
             silent = np.unique(res[st <= Status.PENDING])
             return filed, silent
 
     def grid_info(self, grid: int) -> dict:
         with self.lock:
-            return self.grid_state(int(grid))
+            return next(a for a in self.grid_workers if a.grid == int(grid)).state()
 
     def resident_info(self, i: int) -> dict:
         with self.lock:
-            return self.resident_state(int(i))
+            return self.resident(int(i)).state()

@@ -175,7 +175,7 @@ def test_slider_change_reaches_the_model_and_is_logged(fast_page, govsim_scenari
     slider.v_model = 0.5
     slider.fire_event("change", 0.5)          # Vuetify's `change`: the slider was released
     assert model.params.policies.share_joined == 0.5
-    assert model.joined.sum() == round(0.5 * model.n_depts)
+    assert model.departments.joined.sum() == round(0.5 * model.departments.per_run)
     assert model.changes_log[-1] == {"day": 3, "label": "share_joined=0.5", "communities": None}
     assert changes_text(rc) == ["from day 4: share_joined=0.5"]
     assert float(rc.find(meta_ref="input:policies.share_joined").widget.v_model) == 0.5
@@ -285,7 +285,7 @@ def test_a_change_made_during_a_step_takes_effect_the_next_day(govsim_scenarios)
     """Play steps the model in a worker thread while lever events arrive on another: never mid-day."""
     model = VizModel(scenario_file=str(govsim_scenarios["small"]))
     in_step, seen = threading.Event(), []
-    arise = model.arise
+    arise = model.arising.step
 
     def slow_arise(t):
         in_step.set()
@@ -293,7 +293,7 @@ def test_a_change_made_during_a_step_takes_effect_the_next_day(govsim_scenarios)
         seen.append(model.params.policies.share_joined)   # the day's own phases see the old value
         arise(t)
 
-    model.arise = slow_arise
+    model.arising.step = slow_arise
     worker = threading.Thread(target=model.step)
     worker.start()
     assert in_step.wait(5)
@@ -333,7 +333,7 @@ def test_clicking_a_resident_in_the_network_shows_its_state(page, govsim_scenari
     assert "Resident 123" in resident.children[0]
     assert rc.find(meta_ref="grid-state").widget.children[0] == f"Grid {model.grid_of[123]}"
     # the state shown is the model's own account of the resident
-    state = model.resident_state(123)
+    state = model.resident(123).state()
     table = rc.find(meta_ref="resident-table").widget.unsafe_innerHTML
     assert f"{state['grid']} / {state['building']}" in table and str(state["trust"]) in table
 

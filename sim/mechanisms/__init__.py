@@ -1,0 +1,15 @@
+"""The mechanisms: one module per phase of the day, in the order GovernanceModel.step runs them."""
+
+from sim.mechanisms.arising import Arising
+from sim.mechanisms.costs import Costs
+from sim.mechanisms.early_warning import EarlyWarning
+from sim.mechanisms.escalation import Escalation
+from sim.mechanisms.experience import Experience
+from sim.mechanisms.handling import Handling
+from sim.mechanisms.patrol import Patrol
+from sim.mechanisms.privacy import Privacy
+from sim.mechanisms.reporting import Reporting
+from sim.mechanisms.routing import Routing
+
+__all__ = ["Arising", "Reporting", "Patrol", "Routing", "EarlyWarning", "Handling", "Escalation", "Experience",
+           "Privacy", "Costs"]

@@ -1,0 +1,37 @@
+"""Privacy: sharing data carries a risk of leaks (of personal, commercial and administrative secrets).
+
+The daily chance of a leak grows with the share of departments on the shared platform and is cut by
+privacy safeguards (encryption, a negative list of data not to share, audits); a leak that becomes
+known lowers every resident's trust.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sim.mechanisms.base import Mechanism
+
+
+class Privacy(Mechanism):
+    name = "privacy"
+    stream = "privacy"
+
+    def derive(self) -> None:
+        sc = self.model.params
+        pr = sc.privacy
+        joined = self.model.departments.joined[:self.model.departments.per_run]
+        self.leak_probability = pr.leaks_per_year / 365.0 * joined.mean() \
+            * (1 - pr.safeguard_effect * sc.policies.privacy_safeguards)
+
+    def step(self, t: int) -> None:
+        model = self.model
+        leak = np.array([rng.random() < self.leak_probability for rng in self.rngs])   # drawn every day
+        if not leak.any():
+            return
+        model.ledger.count_per_run("leaks", leak.astype(np.int64))
+        res = model.residents
+        hit = model.params.privacy.leak_trust_hit
+        for r in leak.nonzero()[0]:
+            trust = res.trust[r * res.per_run:(r + 1) * res.per_run]
+            trust -= hit
+            np.clip(trust, 0.0, 1.0, out=trust)

@@ -1,0 +1,260 @@
+"""The community and its residents: the layout (subdistrict → community → grid → building), the
+residents' columns, their social network, and the residents' own rules.
+
+A batch holds several runs of one scenario side by side. Every run has the same layout; run r's
+residents, grids, communities and buildings are numbered after run r−1's ("batch-wide" indices), and
+the social network is block-diagonal, so no rule can ever mix runs. Each run draws its residents and
+its network from its own random streams, so a run gives the same residents alone or in a batch.
+
+Sources of the rules: satisfaction from expectancy–disconfirmation (Van Ryzin 2004); trust spreading
+by word of mouth and bounded-confidence exchange (Deffuant et al. 2000).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+
+from sim.cases import CHANNEL_KEYS, Channel
+from sim.scenario import Scenario
+
+
+def logistic(x):
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where everyone lives in one run: communities of grids of buildings of residents.
+
+    Residents of a grid, grids of a community and communities of a subdistrict are contiguous.
+    """
+    community_subdistrict: np.ndarray   # (C,) subdistrict of each community
+    grid_community: np.ndarray          # (G,) community of each grid
+    grid_size: np.ndarray               # (G,) residents of each grid
+    building_grid: np.ndarray           # (B,) grid of each building
+    building_size: np.ndarray           # (B,) residents of each building
+
+    @classmethod
+    def from_scenario(cls, sc: Scenario) -> "Layout":
+        pop = sc.population
+        n_comm = sc.n_communities
+        community_subdistrict = np.repeat(np.arange(pop.subdistricts), pop.communities_per_subdistrict)
+        grid_community = np.repeat(np.arange(n_comm), pop.grids_per_community)
+        grid_size = np.full(grid_community.size, pop.residents_per_grid)
+        per_building = max(1, round(pop.households_per_building * pop.household_size))
+        # each grid's residents fill buildings of `per_building` in turn (the last one partly)
+        n_build = -(-grid_size // per_building)
+        building_grid = np.repeat(np.arange(grid_size.size), n_build)
+        building_size = np.full(building_grid.size, per_building)
+        last = np.cumsum(n_build) - 1
+        building_size[last] = grid_size - (n_build - 1) * per_building
+        return cls(community_subdistrict, grid_community, grid_size, building_grid, building_size)
+
+    @property
+    def n_residents(self) -> int:
+        return int(self.grid_size.sum())
+
+    @property
+    def n_grids(self) -> int:
+        return self.grid_size.size
+
+    @property
+    def n_communities(self) -> int:
+        return self.community_subdistrict.size
+
+    @property
+    def n_buildings(self) -> int:
+        return self.building_size.size
+
+    @property
+    def grid_of(self) -> np.ndarray:
+        return np.repeat(np.arange(self.n_grids), self.grid_size)
+
+    @property
+    def building_of(self) -> np.ndarray:
+        return np.repeat(np.arange(self.n_buildings), self.building_size)
+
+    @property
+    def community_size(self) -> np.ndarray:
+        return np.bincount(self.grid_community, weights=self.grid_size, minlength=self.n_communities).astype(np.int64)
+
+
+def starts(sizes: np.ndarray) -> np.ndarray:
+    """First index of each block of consecutive blocks of the given sizes."""
+    return np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
+
+
+def batch_wide(per_run: np.ndarray, n_runs: int, offset: int) -> np.ndarray:
+    """A per-run index array repeated for every run, run r's indices shifted by r × offset."""
+    return (np.tile(per_run.astype(np.int64), n_runs)
+            + np.repeat(np.arange(n_runs, dtype=np.int64) * offset, per_run.size))
+
+
+class Residents:
+    """The residents (居民) of every run of a batch, one row each.
+
+    Columns: ``run``, ``grid``, ``community``, ``building`` (batch-wide indices), ``old`` (aged 60+),
+    ``app_user`` (can file through the app), ``phone`` (can call the hotline), ``u_window`` and
+    ``u_gridworker`` (fixed draws compared with the reach of the window and of the grid worker, which
+    a policy may change), ``trust`` (in government), ``satisfaction``, ``served`` (has had a problem
+    handled). The social network is ``adjacency`` (CSR, block-diagonal over runs).
+    """
+
+    def __init__(self, sc: Scenario, layout: Layout, population_rngs, network_rngs):
+        self.layout = layout
+        self.n_runs = R = len(population_rngs)
+        self.per_run = N = layout.n_residents
+        self.n = R * N
+        self.run = np.repeat(np.arange(R), N)
+        self.grid = batch_wide(layout.grid_of, R, layout.n_grids)
+        self.community = batch_wide(layout.grid_community[layout.grid_of], R, layout.n_communities)
+        self.building = batch_wide(layout.building_of, R, layout.n_buildings)
+        pop, r = sc.population, sc.residents
+        cols = {k: [] for k in ("old", "app_user", "phone", "u_window", "u_gridworker", "trust")}
+        for rng in population_rngs:
+            old = rng.random(N) < pop.share_60plus
+            cols["old"].append(old)
+            cols["app_user"].append(rng.random(N) < np.where(old, pop.app_literacy_60plus, pop.app_literacy_under60))
+            cols["phone"].append(rng.random(N) < pop.phone_access)
+            cols["u_window"].append(rng.random(N))
+            cols["u_gridworker"].append(rng.random(N))
+            cols["trust"].append(np.clip(rng.normal(r.initial_trust, r.trust_spread, N), 0.0, 1.0))
+        for k, parts in cols.items():
+            setattr(self, k, np.concatenate(parts))
+        self.satisfaction = np.full(self.n, r.initial_satisfaction)
+        self.served = np.zeros(self.n, dtype=bool)
+        blocks = [small_world(layout, sc.network, rng) for rng in network_rngs]
+        self.adjacency = sp.block_diag(blocks, format="csr", dtype=np.int8) if R > 1 else blocks[0]
+        self.adjacency.sort_indices()
+        self.degree = np.diff(self.adjacency.indptr)
+
+    # --- per run ---------------------------------------------------------------------------------
+    def run_mean(self, values: np.ndarray, rows: list[np.ndarray] | None = None) -> np.ndarray:
+        """Mean of a resident column per run: over all residents, or over `rows[r]` (sorted residents
+        of run r; NaN if none). Each run's mean is computed alone, so it is the same in any batch."""
+        if rows is None:
+            return values.reshape(self.n_runs, self.per_run).mean(axis=1)
+        return np.array([values.take(ix).mean() if ix.size else np.nan for ix in rows])
+
+    # --- reporting ---------------------------------------------------------------------------------
+    def willing_to_report(self, idx: np.ndarray, u: np.ndarray, propensity: float, trust_slope: float) -> np.ndarray:
+        """Silence is likelier when trust is low: P(report) = propensity + slope·(trust − 0.5)."""
+        p = np.clip(propensity + trust_slope * (self.trust[idx] - 0.5), 0.0, 1.0)
+        return u < p
+
+    def usable_channels(self, idx: np.ndarray, channels, app_first: np.ndarray, elder_friendly: np.ndarray) -> np.ndarray:
+        """Boolean matrix (len(idx), 4): which reporting channels each resident can use.
+
+        `app_first` and `elder_friendly` are the levers of each resident's community. Elder-friendly
+        service (适老化) gives residents aged 60+ assisted reporting through the grid worker and a way
+        to the window and the hotline even when reporting has moved app-first.
+        """
+        old = self.old[idx]
+        elder = elder_friendly & old
+        offline_open = ~app_first | elder
+        out = np.zeros((idx.size, 4), dtype=bool)
+        out[:, Channel.HOTLINE] = channels.hotline.enabled & self.phone[idx] & offline_open
+        out[:, Channel.APP] = channels.app.enabled & self.app_user[idx]
+        window_reach = np.where(old, channels.window_reach_60plus, channels.window_reach_under60)
+        out[:, Channel.WINDOW] = channels.window.enabled & offline_open & ((self.u_window[idx] < window_reach) | elder)
+        out[:, Channel.GRID_WORKER] = channels.grid_worker.enabled & (
+            (self.u_gridworker[idx] < channels.grid_worker_reach) | elder)
+        return out
+
+    @staticmethod
+    def channel_weights(channels, old: np.ndarray) -> np.ndarray:
+        """Preference weight of each reporting channel (columns) for residents aged 60+ or not."""
+        w = np.empty((old.size, 4))
+        for c, key in CHANNEL_KEYS.items():
+            spec = getattr(channels, key)
+            w[:, c] = np.where(old, spec.weight_60plus, spec.weight_under60)
+        return w
+
+    # --- experience and trust ----------------------------------------------------------------------
+    def judge(self, idx: np.ndarray, s: np.ndarray, memory: float, learning: float) -> None:
+        """Residents take in case judgements s: satisfaction moves `memory` of the way to s, trust
+        `learning` of the way. One resident's several judgements in a batch count as their mean."""
+        if np.unique(idx).size < idx.size:
+            touched, inverse = np.unique(idx, return_inverse=True)
+            s = np.bincount(inverse, weights=s) / np.bincount(inverse)
+            idx = touched
+        self.served[idx] = True
+        self.satisfaction[idx] = (1 - memory) * self.satisfaction[idx] + memory * s
+        t = self.trust[idx]
+        self.trust[idx] = t + learning * (s - t)
+
+    def hear(self, idx: np.ndarray, s: np.ndarray, weight: float) -> None:
+        """Word of mouth: each neighbour of a resident who judged a case moves its trust `weight` of
+        the way toward that judgement (all steps from the trust before any of them)."""
+        if weight == 0 or idx.size == 0:
+            return
+        a = self.adjacency
+        deg = self.degree[idx]
+        if deg.sum() == 0:
+            return
+        end = deg.cumsum()
+        nb = a.indices[np.arange(end[-1]) + (a.indptr[idx] - (end - deg)).repeat(deg)]
+        delta = weight * (s.repeat(deg) - self.trust[nb])
+        np.add.at(self.trust, nb, delta)
+        self.trust[nb] = np.clip(self.trust[nb], 0.0, 1.0)
+
+    def converse(self, rngs, rate: float, bound: float, convergence: float) -> None:
+        """Bounded-confidence exchange (Deffuant et al. 2000) on randomly drawn ties: two residents
+        whose trust differs by less than `bound` move `convergence` of the way toward each other."""
+        if convergence == 0:
+            for rng in rngs:   # the draws are made anyway (common random numbers)
+                k = rng.poisson(self.per_run * rate / 2.0)
+            return
+        a = self.adjacency
+        pairs_i, pairs_j = [], []
+        for r, rng in enumerate(rngs):
+            k = rng.poisson(self.per_run * rate / 2.0)
+            if k == 0:
+                continue
+            i = rng.integers(0, self.per_run, size=k) + r * self.per_run
+            deg = self.degree.take(i)
+            if not deg.all():   # residents without ties do not talk
+                i, deg = i[deg > 0], deg[deg > 0]
+            j = a.indices.take(a.indptr.take(i) + (rng.random(i.size) * deg).astype(np.int64))
+            pairs_i.append(i)
+            pairs_j.append(j)
+        if pairs_i:
+            self.exchange(np.concatenate(pairs_i) if len(pairs_i) > 1 else pairs_i[0],
+                          np.concatenate(pairs_j) if len(pairs_j) > 1 else pairs_j[0], bound, convergence)
+
+    def exchange(self, i: np.ndarray, j: np.ndarray, bound: float, convergence: float) -> None:
+        """Pairs (i, j) talk: if their trust differs by less than `bound`, each moves `convergence` of
+        the difference toward the other (all steps from the trust before any of them)."""
+        diff = self.trust.take(j) - self.trust.take(i)
+        step = convergence * diff * (np.abs(diff) < bound)
+        np.add.at(self.trust, i, step)
+        np.add.at(self.trust, j, -step)
+        # moving toward each other keeps both inside [0, 1]: no clipping needed
+
+
+def small_world(layout: Layout, net, rng: np.random.Generator) -> sp.csr_matrix:
+    """One run's social network: a Watts–Strogatz small world within each grid (vectorised), with a
+    share of ties rewired to residents anywhere in the run."""
+    n = layout.n_residents
+    grid = layout.grid_of
+    size = layout.grid_size[grid]
+    start = starts(layout.grid_size)[grid]
+    half = np.minimum(net.neighbours // 2, np.maximum(1, (size - 1) // 2))
+    i = np.repeat(np.arange(n, dtype=np.int64), half)
+    off = np.arange(i.size) - np.repeat(starts(half), half) + 1
+    s, z = start[i], size[i]
+    j = s + (i - s + off) % z
+    rewire = rng.random(i.size) < net.rewire
+    j[rewire] = s[rewire] + rng.integers(0, z[rewire])
+    cross = rng.random(i.size) < net.cross_grid_share
+    j[cross] = rng.integers(0, n, cross.sum())
+    keep = i != j
+    i, j = i[keep], j[keep]
+    a = sp.coo_matrix((np.ones(i.size, dtype=np.int8), (i, j)), shape=(n, n)).tocsr()
+    return ((a + a.T) > 0).astype(np.int8).tocsr()
+
+
+__all__ = ["Layout", "Residents", "small_world", "logistic", "batch_wide", "starts"]
