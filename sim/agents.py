@@ -15,6 +15,7 @@ import mesa
 import numpy as np
 
 from sim.cases import CHANNEL_KEYS, Channel, Status
+from sim.ledger import GRID_COLUMNS
 
 if TYPE_CHECKING:  # pragma: no cover
     from sim.model import GovernanceModel
@@ -109,7 +110,8 @@ class GridWorker(mesa.Agent):
             "open_cases": int(((c.status[mine] >= Status.FILED) & (c.status[mine] < Status.RESOLVED)).sum()),
             "unreported_problems": int((c.status[mine] <= Status.PENDING).sum()),
             "satisfaction": round(float(res.satisfaction[sel].mean()), 3), "trust": round(float(res.trust[sel].mean()), 3),
-            "resolved": int(L.grid_counts[self.grid, 0]), "escalated": int(L.grid_counts[self.grid, 1]),
+            "resolved": int(L.grid[self.grid, :, GRID_COLUMNS.index("resolved")].sum()),
+            "escalated": int(L.grid[self.grid, :, GRID_COLUMNS.index("escalated")].sum()),
         }
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from enum import IntEnum
 
 import numpy as np
+from scipy import special
 
 
 class Status(IntEnum):
@@ -18,8 +19,9 @@ class Status(IntEnum):
     SILENT = 0        # not reported (yet): the resident will not or cannot report
     PENDING = 1       # the resident will report it at `report_time`
     FILED = 2         # reported or discovered; on its way to the centre until `file_time`
-    QUEUED = 3        # waiting at (or on the way to) department `dept` from `avail_time`
+    QUEUED = 3        # waiting at (or on the way to) department team `dept` from `avail_time`
     MERGED = 4        # a duplicate attached to an open case of the same cause (platform merging)
+    SERVING = 5       # a case handler of team `dept` works on it until `done_time`
     RESOLVED = 10     # settled: on the spot, by a department, or because its common cause was fixed
     UNRESOLVED = 11   # closed by a department without a real fix (detail lost, wrong handling)
     ESCALATED = 12    # grew into a dispute or incident
@@ -42,9 +44,10 @@ CHANNEL_KEYS = {Channel.HOTLINE: "hotline", Channel.APP: "app", Channel.WINDOW: 
                 Channel.GRID_WORKER: "grid_worker"}
 
 # Each problem's uniforms are drawn when it arises (common random numbers: a policy that changes when a
-# problem is handled does not change which draws it gets). Column k of `Cases.u` serves:
-U_WILLING, U_CHANNEL, U_DELAY, U_MULTI, U_FIX, U_DISCOVER, U_THRESHOLD, U_ROUTE = range(8)
-N_UNIFORMS = 8
+# problem is handled does not change which draws it gets). Column k of a problem's uniforms serves:
+(U_WILLING, U_CHANNEL, U_DELAY, U_MULTI, U_FIX, U_DISCOVER, U_THRESHOLD, U_ROUTE, U_SETTLE, U_SECOND, U_SERVICE,
+ U_RISK) = range(12)
+N_UNIFORMS = 12
 
 
 class Columns:
@@ -125,9 +128,14 @@ class Cases(Columns):
         "u_route": (np.float32, 0.0),          # routing uniform (misrouting)
         "u_fix": (np.float32, 0.0),            # whether the handling truly fixes it
         "u_settle": (np.float32, 0.0),         # whether a grid worker settles it on the spot
-        "primary": (np.int32, 0),              # responsible department (batch-wide index)
-        "second": (np.int32, -1),              # second department of a multi-department case, -1: none
-        "dept": (np.int32, -1),                # department it waits at (batch-wide index), -1: none yet
+        "u_risk": (np.float32, 1.0),           # whether the risk model flags it when it is on course to escalate
+        "primary": (np.int64, 0),              # responsible department team (batch-wide index)
+        "second": (np.int64, -1),              # second department team of a multi-department case, -1: none
+        "dept": (np.int64, -1),                # team it waits at or is served by (batch-wide index), -1: none yet
+        "work": (np.float64, 0.0),             # work-hours its current visit needs
+        "start_time": (np.float64, np.inf),    # when its current visit's service started
+        "done_time": (np.float64, np.inf),     # when its current visit's service ends
+        "server": (np.int32, -1),              # the handler serving it
         "stage": (np.int8, 0),                 # -1 misrouted, 0 at the primary, 1 at the second
         "detail": (np.float32, 1.0),           # share of the case's detail still known (信息递减)
         "file_time": (np.float64, np.inf),     # when it reaches (reached) the centre
@@ -135,6 +143,7 @@ class Cases(Columns):
         "deadline": (np.float64, 0.0),         # days from filing
         "joint": (np.bool_, False),            # worked jointly by its departments (platform or whistle)
         "bounces": (np.int8, 0),               # times bounced back between departments
+        "flagged": (np.bool_, False),          # flagged by the risk model and visited
         "closed_at": (np.float64, np.inf),     # when it finished
         "judgement": (np.float64, np.nan),     # its resident's satisfaction with how it was handled (0–1)
     }
@@ -147,6 +156,7 @@ class Causes(Columns):
     FIELDS = {
         "cat": (np.int16, 0),
         "building": (np.int64, 0),     # batch-wide building index
+        "subdistrict": (np.int64, 0),  # batch-wide subdistrict of the building
         "fixed": (np.bool_, False),    # truly fixed: its further hits do not happen
         "filed": (np.int32, 0),        # its cases filed on the shared platform (for early warning)
         "master": (np.int64, -1),      # pid of the open case its duplicates merge into, -1: none
@@ -194,6 +204,9 @@ class CategoryTable:
         self.deadline = np.array([c.deadline_days for c in cats.values()])
         self.settle_on_spot = np.array([c.settle_on_spot for c in cats.values()])
         self.primary = np.array([dept_names.index(c.departments[0]) for c in cats.values()], dtype=np.int64)
+        self.service_hours = np.array([c.service_hours for c in cats.values()])
+        self.service_cv = np.array([c.service_cv for c in cats.values()])
+        self.service_kind = np.array([SERVICE_KINDS.index(c.service_distribution) for c in cats.values()])
         # second departments of multi-department problems by category (padded table), and how many each
         # has; a category with one department may need any other
         second = [[dept_names.index(d) for d in c.departments[1:]]
@@ -203,3 +216,26 @@ class CategoryTable:
         self.second_of = np.zeros((len(second), max(1, self.n_second.max())), dtype=np.int64)
         for i, o in enumerate(second):
             self.second_of[i, :len(o)] = o
+
+    def work(self, cat: np.ndarray, u: np.ndarray) -> np.ndarray:
+        """Work-hours a visit to a case of category `cat` needs, from a uniform `u` (the quantile of the
+        category's distribution of work: mean `service_hours`, coefficient of variation `service_cv`)."""
+        mean, cv, kind = self.service_hours[cat], self.service_cv[cat], self.service_kind[cat]
+        u = np.minimum(u, 1 - 1e-12)
+        out = np.empty(cat.size)
+        exp = kind == 0
+        out[exp] = -mean[exp] * np.log1p(-u[exp])
+        gam = (kind == 1) & (cv > 0)
+        if gam.any():
+            shape = 1.0 / cv[gam] ** 2
+            out[gam] = special.gammaincinv(shape, u[gam]) * mean[gam] / shape
+        logn = (kind == 2) & (cv > 0)
+        if logn.any():
+            s2 = np.log1p(cv[logn] ** 2)
+            out[logn] = np.exp(np.log(mean[logn]) - s2 / 2 + np.sqrt(s2) * special.ndtri(u[logn]))
+        fixed = (kind > 0) & (cv == 0)
+        out[fixed] = mean[fixed]
+        return out
+
+
+SERVICE_KINDS = ("exponential", "gamma", "lognormal")

@@ -1,5 +1,5 @@
-"""The case flow's transitions, shared by the mechanisms: a case is filed, leaves a queue, finishes,
-or its common cause is fixed. Each is written here once."""
+"""The case flow's transitions, shared by the mechanisms: a case is filed, finishes, or its common cause
+is fixed. Each is written here once."""
 
 from __future__ import annotations
 
@@ -27,40 +27,49 @@ class CaseFlow:
         cases.detail[rows] = detail
         self.model.ledger.count("filed", cases.run[rows])
 
-    def leave_queue(self, rows: np.ndarray, when: float) -> None:
-        """Cases leave their department's queue at `when` (served, or closed while waiting)."""
-        cases = self.model.cases
-        self.model.ledger.queue_leave(cases.dept[rows], np.maximum(when - cases.avail_time[rows], 0.0))
-
-    def close(self, rows: np.ndarray, status: Status, when: float) -> None:
-        """Problems finish with `status` at `when`; their residents judge how they were served. The
-        ledger books them at the end of the day (a problem that reached the centre is *known*)."""
+    def close(self, rows: np.ndarray, status: Status, when) -> None:
+        """Problems finish with `status` at `when` (one time, or one per row; never before a problem
+        arose); their residents judge how they were served. A case waiting in a queue leaves it; a
+        handler working on a case that ends early is freed. The ledger books the problems at the end of
+        the day; a problem that reached the centre is *known*."""
         if rows.size == 0:
             return
-        cases = self.model.cases
-        waiting = rows[cases.status[rows] == Status.QUEUED]
-        if waiting.size:
-            self.leave_queue(waiting, when)
+        model = self.model
+        cases = model.cases
+        when = np.maximum(np.broadcast_to(np.asarray(when, dtype=float), rows.shape), cases.born[rows])
+        st = cases.status[rows]
+        waiting = st == Status.QUEUED
+        if waiting.any():
+            w = rows[waiting]
+            model.ledger.queue_leave(cases.dept[w], np.maximum(when[waiting] - cases.avail_time[w], 0.0))
+        early = (st == Status.SERVING) & (cases.done_time[rows] > when)   # ended before its visit's work was done
+        if early.any():
+            s = rows[early]
+            unspent = model.departments.release(cases.dept[s], cases.server[s], cases.done_time[s], when[early])
+            model.ledger.other_work(cases.dept[s], -unspent)
         cases.status[rows] = status
         cases.closed_at[rows] = when
-        self.model.experience.judge(rows, status, when)
+        model.experience.judge(rows, status, when)
 
-    def fix_causes(self, fixed: np.ndarray, when: float, *, on_platform: bool) -> None:
-        """Common causes are fixed at `when`: their unreported problems are gone. Acted on through the
-        shared platform (early warning), those problems count as found and their cases close too."""
+    def fix_causes(self, fixed: np.ndarray, when, *, on_platform: bool) -> None:
+        """Common causes are fixed at `when` (one time, or one per cause): their unreported problems are
+        gone. Acted on through the shared platform (early warning), those problems count as found and
+        the cases of the causes close too."""
         if fixed.size == 0:
             return
         model = self.model
         cases, causes = model.cases, model.causes
         causes.fixed[fixed] = True
+        at = np.zeros(causes.n + 1)
+        at[fixed] = when
         mine = causes.among(fixed, cases.cause)
         quiet = (mine & (cases.status <= Status.PENDING)).nonzero()[0]   # SILENT or PENDING
         if on_platform:
             cases.channel[quiet] = Channel.EARLY_WARNING
             model.ledger.count("warned", cases.run[quiet])
-            cases.file_time[quiet] = when
-            self.close(quiet, Status.RESOLVED, when)
-            open_cases = (mine & (cases.status >= Status.FILED) & (cases.status <= Status.MERGED)).nonzero()[0]
-            self.close(open_cases, Status.RESOLVED, when)
+            cases.file_time[quiet] = np.maximum(at[cases.cause[quiet]], cases.born[quiet])
+            self.close(quiet, Status.RESOLVED, at[cases.cause[quiet]])
+            open_cases = (mine & (cases.status >= Status.FILED) & (cases.status < Status.RESOLVED)).nonzero()[0]
+            self.close(open_cases, Status.RESOLVED, at[cases.cause[open_cases]])
         else:
-            self.close(quiet, Status.RESOLVED, when)
+            self.close(quiet, Status.RESOLVED, at[cases.cause[quiet]])

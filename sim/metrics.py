@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Callable, Literal
 import numpy as np
 
 from sim.cases import Status
-from sim.ledger import EVENT_INDEX, MAX_DAYS_HIST, OLD, UNDER60
+from sim.ledger import EVENT_INDEX, OLD, UNDER60
 
 if TYPE_CHECKING:  # pragma: no cover
     from sim.model import GovernanceModel
@@ -78,24 +78,82 @@ def gini(values: np.ndarray) -> float:
     return float((n + 1 - 2 * (cum / cum[-1]).sum()) / n)
 
 
-def hist_quantile(hist: np.ndarray, q: float) -> float:
-    """Quantile of whole-day durations from a histogram of counts per day."""
-    total = hist.sum()
-    if total == 0:
-        return float("nan")
-    return float(np.searchsorted(np.cumsum(hist), q * total, side="left"))
+def _quantile(m, q: float, **which) -> np.ndarray:
+    out = []
+    for r in range(m.n_runs):
+        d = m.ledger.resolution_days(r, **which)
+        out.append(float(np.quantile(d, q)) if d.size else np.nan)
+    return np.array(out)
+
+
+def _grid_values(m, column: str, per: str = "grid") -> np.ndarray:
+    """Per run (rows) and grid or community (columns): mean days to resolution from need ("days"),
+    share of finished problems resolved ("resolution") or satisfaction of those served ("satisfaction")."""
+    g = m.ledger.grid.sum(axis=1)                             # [batch-wide grid, column]
+    if per == "community":
+        lay = m.layout
+        comm = np.tile(lay.grid_community, m.n_runs) + np.repeat(np.arange(m.n_runs) * lay.n_communities, lay.n_grids)
+        g = np.array([np.bincount(comm, weights=g[:, k], minlength=lay.n_communities * m.n_runs)
+                      for k in range(g.shape[1])]).T
+    num, den = {"days": (4, 1), "resolution": (1, 0), "satisfaction": (5, 6)}[column]
+    return ratio(g[:, num], g[:, den]).reshape(m.n_runs, -1)
+
+
+def _gini_of(m, column: str, per: str = "grid") -> np.ndarray:
+    return np.array([gini(v) for v in _grid_values(m, column, per)])
+
+
+def max_min(values: np.ndarray) -> float:
+    """Ratio of the largest to the smallest value (finite values; NaN if the smallest is not > 0)."""
+    v = np.asarray(values, dtype=float)
+    v = v[np.isfinite(v)]
+    return float(v.max() / v.min()) if v.size and v.min() > 0 else float("nan")
+
+
+def _by_age(m, per: str) -> np.ndarray:
+    """[run, age group]: mean days to resolution from need ("days") or satisfaction with all
+    problems ("satisfaction")."""
+    L = m.ledger
+    if per == "days":
+        g = L.grid.reshape(m.n_runs, -1, 2, L.grid.shape[2]).sum(axis=1)   # [run, age, column]
+        return ratio(g[:, :, 4], g[:, :, 1])
+    j = L.judgements.sum(axis=2)                                          # [run, age, (sum, count)]
+    return ratio(j[:, :, 0], j[:, :, 1])
 
 
 # --------------------------------------------------------------------------------------------------
 # Economy
 
 @metric("total_cost", "Total cost", "总成本", "million yuan", "百万元", "lower", "Economy",
-        "staff, platform, training, services and incidents", practical=0.02, kind="relative")
+        "staff, platform, training, services, overtime and incidents", practical=0.02, kind="relative")
 def _total_cost(m):
     return m.ledger.cost / 1e6
 
 
-@metric("cost_per_resolved", "Cost per resolved case", "每解决一件的成本", "yuan", "元", "lower", "Economy",
+def _cost_of(m, *parts: str) -> np.ndarray:
+    return sum((m.ledger.cost_parts.get(k, np.zeros(m.n_runs)) for k in parts), np.zeros(m.n_runs)) / 1e6
+
+
+@metric("staff_cost", "Staff and services cost", "人员与服务成本", "million yuan", "百万元", "lower", "Economy",
+        "grid workers, department staff, overtime, training and elder-friendly service", practical=0.02, kind="relative")
+def _staff_cost(m):
+    return _cost_of(m, "grid_workers", "staff", "overtime", "training", "elder_friendly")
+
+
+@metric("platform_cost", "Platform cost", "平台成本", "million yuan", "百万元", "lower", "Economy",
+        "the shared platform's build (written off) and running costs, its features and privacy safeguards",
+        practical=0.02, kind="relative")
+def _platform_cost(m):
+    return _cost_of(m, "platform", "features", "safeguards")
+
+
+@metric("incident_cost", "Cost of incidents", "事件处置成本", "million yuan", "百万元", "lower", "Economy",
+        "handling escalated incidents", practical=0.05, kind="relative")
+def _incident_cost(m):
+    return _cost_of(m, "incidents")
+
+
+@metric("cost_per_resolved", "Cost per resolved problem", "每解决一件的成本", "yuan", "元", "lower", "Economy",
         practical=0.05, kind="relative")
 def _cost_per_resolved(m):
     return ratio(m.ledger.cost, m.ledger.finished_count("resolved"))
@@ -104,15 +162,22 @@ def _cost_per_resolved(m):
 # Efficiency
 
 @metric("median_days", "Median time to resolution", "解决用时中位数", "days", "天", "lower", "Efficiency",
-        "problem arising → resolved", practical=0.5)
+        "from the problem arising to its resolution, among all resolved problems (residents' view)", practical=0.5)
 def _median_days(m):
-    return np.array([hist_quantile(h.sum(axis=0), 0.5) for h in m.ledger.resolved_days_hist])
+    return _quantile(m, 0.5)
 
 
 @metric("p90_days", "90th percentile time to resolution", "解决用时第90百分位", "days", "天", "lower", "Efficiency",
-        practical=0.5)
+        "from the problem arising to its resolution (residents' view)", practical=0.5)
 def _p90_days(m):
-    return np.array([hist_quantile(h.sum(axis=0), 0.9) for h in m.ledger.resolved_days_hist])
+    return _quantile(m, 0.9)
+
+
+@metric("median_days_reported", "Median time to resolution, from filing", "解决用时中位数（自立案）", "days", "天",
+        "lower", "Efficiency", "from filing at the centre to resolution, among known cases (administration's view)",
+        practical=0.5)
+def _median_days_reported(m):
+    return _quantile(m, 0.5, from_filing=True)
 
 
 @metric("backlog", "Backlog at end", "期末积压", "open cases", "件", "lower", "Efficiency",
@@ -127,7 +192,7 @@ def _within_deadline(m):
     return ratio(m.ledger.closed_in_deadline, m.ledger.cases_closed)
 
 
-@metric("multi_dept_days", "Time to resolve multi-department cases", "跨部门问题解决用时", "days", "天", "lower",
+@metric("multi_dept_days", "Time to resolve multi-department problems", "跨部门问题解决用时", "days", "天", "lower",
         "Efficiency", "mean days from arising to resolution of problems needing more than one department", practical=0.5)
 def _multi_dept_days(m):
     return ratio(m.ledger.multi_days[:, 0], m.ledger.multi_days[:, 1])
@@ -145,21 +210,45 @@ def _duplicate_work(m):
     return m.ledger.total("duplicate_work").astype(float)
 
 
+@metric("utilisation", "Department utilisation", "部门工作负荷", "share", "比例", "neither", "Efficiency",
+        "share of case handlers' hours spent on cases and other work (all teams)", practical=0.02)
+def _utilisation(m):
+    L, depts = m.ledger, m.departments
+    work = L.work_days.reshape(m.n_runs, -1).sum(axis=1)
+    return ratio(work, depts.servers.reshape(m.n_runs, -1).sum(axis=1) * max(m.day, 1))
+
+
 # Effectiveness
 
-@metric("resolution_rate", "Resolution rate", "解决率", "share", "比例", "higher", "Effectiveness",
-        "resolved / (resolved + closed unresolved + escalated) among finished cases", practical=0.02)
+@metric("resolution_rate", "Resolution rate, known cases", "解决率（已知案件）", "share", "比例", "higher",
+        "Effectiveness", "resolved / (resolved + closed unresolved + escalated) among cases the administration knew "
+        "of: the published indicator", practical=0.02)
 def _resolution_rate(m):
     f = m.ledger.finished[:, :3, 1, :].sum(axis=2)   # known: resolved, unresolved, escalated
     return ratio(f[:, 0], f.sum(axis=1))
 
 
-@metric("satisfaction_rate", "Satisfaction rate", "满意率", "0–1", "0–1", "higher", "Effectiveness",
-        "mean satisfaction with the problems that finished (resolved, closed, escalated or abandoned): "
-        "comparable with published satisfaction rates, which survey residents whose case was handled", practical=0.02)
+@metric("resolution_rate_all", "Resolution rate, all problems", "解决率（全部问题）", "share", "比例", "higher",
+        "Effectiveness", "resolved / all problems that finished, reported or not (residents' view)", practical=0.02)
+def _resolution_rate_all(m):
+    f = m.ledger.finished.sum(axis=(2, 3))
+    return ratio(f[:, 0], f.sum(axis=1))
+
+
+@metric("satisfaction_rate", "Satisfaction rate, known cases", "满意率（已知案件）", "0–1", "0–1", "higher",
+        "Effectiveness", "mean satisfaction of residents with the cases the administration knew of: comparable with "
+        "published satisfaction rates, which survey residents whose case was handled", practical=0.02)
 def _satisfaction_rate(m):
-    j = m.ledger.judgements
-    return ratio(j[:, :, 0].sum(axis=1), j[:, :, 1].sum(axis=1))
+    j = m.ledger.judgements[:, :, 1, :].sum(axis=1)
+    return ratio(j[:, 0], j[:, 1])
+
+
+@metric("satisfaction_all", "Satisfaction, all problems", "满意度（全部问题）", "0–1", "0–1", "higher", "Effectiveness",
+        "mean satisfaction of residents with every problem that finished, reported or not, found or given up "
+        "(residents' view)", practical=0.02)
+def _satisfaction_all(m):
+    j = m.ledger.judgements.sum(axis=(1, 2))
+    return ratio(j[:, 0], j[:, 1])
 
 
 @metric("satisfaction", "Mean satisfaction", "居民平均满意度", "0–1", "0–1", "higher", "Effectiveness",
@@ -180,45 +269,112 @@ def _escalations(m):
 
 
 @metric("found_before_report", "Found before a report", "未诉先办比例", "share", "比例", "higher", "Effectiveness",
-        "share of cases discovered by grid workers or early warning rather than reported", practical=0.02)
+        "share of cases discovered by grid workers, early warning or risk prediction rather than reported", practical=0.02)
 def _found_before_report(m):
     L = m.ledger
-    found = L.total("discovered") + L.total("warned")
+    found = L.total("discovered") + L.total("warned") + L.total("risk_flags")
     return ratio(found, L.total("filed") + L.total("settled_on_spot") + L.total("warned"))
 
 
-# Equity
+@metric("incidents", "Escalated incidents", "升级事件", "count", "件", "lower", "Effectiveness",
+        practical=0.10, kind="relative")
+def _incidents(m):
+    return m.ledger.finished_count("escalated").astype(float)
 
-@metric("gap_days_60plus", "Resolution-time gap, 60+ vs others", "60岁及以上与其他居民的解决用时差", "days", "天",
-        "lower", "Equity", "mean days to resolution of residents aged 60+ minus others'", practical=0.5)
+
+@metric("leaks", "Data leaks", "数据泄露", "count", "次", "lower", "Effectiveness", practical=0.5)
+def _leaks(m):
+    return m.ledger.total("leaks").astype(float)
+
+
+# Equity: gaps are distances from parity (closer to 0 is better), the signed value beside
+
+@metric("gap_days_60plus", "Resolution-time gap, 60+ vs others", "60岁以上与其他居民解决用时差距", "days", "天",
+        "lower", "Equity", "|mean days from need to resolution of residents aged 60+ − others'|", practical=0.5)
 def _gap_days_60plus(m):
-    L = m.ledger
-    mean = ratio(L.resolved_days_sum, L.finished[:, 0].sum(axis=1))   # [run, age group]
-    return mean[:, OLD] - mean[:, UNDER60]
+    return np.abs(_gap_days_60plus_signed(m))
 
 
-@metric("gap_satisfaction_60plus", "Satisfaction gap, others vs 60+", "其他居民与60岁及以上的满意率差", "0–1", "0–1",
-        "lower", "Equity",
-        "satisfaction rate (per finished problem) of residents under 60 minus that of residents aged 60+", practical=0.01)
+@metric("gap_days_60plus_signed", "Resolution-time gap, 60+ minus others (signed)", "60岁以上减其他居民解决用时",
+        "days", "天", "neither", "Equity", "positive: residents aged 60+ wait longer", practical=0.5)
+def _gap_days_60plus_signed(m):
+    d = _by_age(m, "days")
+    return d[:, OLD] - d[:, UNDER60]
+
+
+@metric("gap_satisfaction_60plus", "Satisfaction gap, 60+ vs others", "60岁以上与其他居民满意度差距", "0–1", "0–1",
+        "lower", "Equity", "|satisfaction with all problems of residents under 60 − of residents aged 60+|",
+        practical=0.01)
 def _gap_satisfaction_60plus(m):
-    j = m.ledger.judgements
-    rate = ratio(j[:, :, 0], j[:, :, 1])
-    return rate[:, UNDER60] - rate[:, OLD]
+    return np.abs(_gap_satisfaction_60plus_signed(m))
 
 
-@metric("gini_grid_satisfaction", "Gini of satisfaction across grids", "网格间满意度基尼系数", "0–1", "0–1", "lower",
-        "Equity", practical=0.01)
-def _gini_grid_satisfaction(m):
-    res = m.residents
-    per_grid = ratio(np.bincount(res.grid, weights=res.satisfaction), np.bincount(res.grid))
-    return np.array([gini(g) for g in per_grid.reshape(m.n_runs, -1)])
+@metric("gap_satisfaction_60plus_signed", "Satisfaction gap, others minus 60+ (signed)", "其他居民减60岁以上满意度",
+        "0–1", "0–1", "neither", "Equity", "positive: residents aged 60+ are less satisfied", practical=0.01)
+def _gap_satisfaction_60plus_signed(m):
+    s = _by_age(m, "satisfaction")
+    return s[:, UNDER60] - s[:, OLD]
 
 
-@metric("silent_share_60plus", "Silent problems, 60+", "60岁及以上居民未被知晓的问题比例", "share", "比例", "lower",
+@metric("silent_share_60plus", "Silent problems, 60+", "60岁以上居民未被知晓的问题比例", "share", "比例", "lower",
         "Equity", "share of 60+ residents' problems never reported nor found", practical=0.02)
 def _silent_share_60plus(m):
     f = m.ledger.finished[:, :, :, OLD]   # [run, status, known]
     return ratio(f[:, :, 0].sum(axis=1), f.sum(axis=(1, 2)))
+
+
+@metric("gini_grid_days", "Gini of time to resolution across grids", "网格间解决用时基尼系数", "0–1", "0–1", "lower",
+        "Equity", "of each grid's mean days from need to resolution", practical=0.01)
+def _gini_grid_days(m):
+    return _gini_of(m, "days")
+
+
+@metric("gini_grid_resolution", "Gini of resolution across grids", "网格间解决率基尼系数", "0–1", "0–1", "lower",
+        "Equity", "of each grid's share of finished problems resolved", practical=0.01)
+def _gini_grid_resolution(m):
+    return _gini_of(m, "resolution")
+
+
+@metric("gini_grid_satisfaction", "Gini of satisfaction across grids", "网格间满意度基尼系数", "0–1", "0–1", "lower",
+        "Equity", "of each grid's satisfaction of those served (known cases)", practical=0.01)
+def _gini_grid_satisfaction(m):
+    return _gini_of(m, "satisfaction")
+
+
+@metric("maxmin_grid_days", "Slowest grid ÷ fastest grid", "最慢网格与最快网格用时之比", "ratio", "倍", "lower",
+        "Equity", "largest over smallest mean days to resolution across grids", practical=0.05, kind="relative")
+def _maxmin_grid_days(m):
+    return np.array([max_min(v) for v in _grid_values(m, "days")])
+
+
+@metric("maxmin_grid_resolution", "Best grid ÷ worst grid, resolution", "网格间解决率最高与最低之比", "ratio", "倍",
+        "lower", "Equity", practical=0.05, kind="relative")
+def _maxmin_grid_resolution(m):
+    return np.array([max_min(v) for v in _grid_values(m, "resolution")])
+
+
+@metric("maxmin_grid_satisfaction", "Best grid ÷ worst grid, satisfaction", "网格间满意度最高与最低之比", "ratio", "倍",
+        "lower", "Equity", practical=0.05, kind="relative")
+def _maxmin_grid_satisfaction(m):
+    return np.array([max_min(v) for v in _grid_values(m, "satisfaction")])
+
+
+@metric("gini_community_days", "Gini of time to resolution across communities", "社区间解决用时基尼系数", "0–1", "0–1",
+        "lower", "Equity", practical=0.01)
+def _gini_community_days(m):
+    return _gini_of(m, "days", "community")
+
+
+@metric("gini_community_resolution", "Gini of resolution across communities", "社区间解决率基尼系数", "0–1", "0–1",
+        "lower", "Equity", practical=0.01)
+def _gini_community_resolution(m):
+    return _gini_of(m, "resolution", "community")
+
+
+@metric("gini_community_satisfaction", "Gini of satisfaction across communities", "社区间满意度基尼系数", "0–1",
+        "0–1", "lower", "Equity", practical=0.01)
+def _gini_community_satisfaction(m):
+    return _gini_of(m, "satisfaction", "community")
 
 
 # Calibration (compared with published figures in docs/ODD.md)
@@ -240,17 +396,6 @@ def _contacts(m):
         "Beijing 2020: 0.907", practical=0.02)
 def _hotline_share(m):
     return ratio(m.ledger.total("hotline_reports"), m.ledger.total("reports"))
-
-
-@metric("incidents", "Escalated incidents", "升级事件", "count", "件", "lower", "Effectiveness",
-        practical=0.10, kind="relative")
-def _incidents(m):
-    return m.ledger.finished_count("escalated").astype(float)
-
-
-@metric("leaks", "Data leaks", "数据泄露", "count", "次", "lower", "Effectiveness", practical=0.5)
-def _leaks(m):
-    return m.ledger.total("leaks").astype(float)
 
 
 METRICS: tuple[Metric, ...] = tuple(_declared)
@@ -321,6 +466,8 @@ SERIES: tuple[Series, ...] = (
            "mean satisfaction of residents under 60", _mean_of(UNDER60)),
     Series("cost", "Cumulative cost", "累计成本", "million yuan",
            "cumulative cost since day 1 (staff, platform, training, services, incidents)", lambda m: m.ledger.cost / 1e6),
+    Series("risk_flags", "Risk flags", "风险预判处置", "problems",
+           "problems the risk model flagged as on course to escalate, and staff visited, that day", _event("risk_flags")),
     Series("early_warnings", "Early warnings", "预警处置", "warnings",
            "early warnings on shared data that led to action on a common cause that day", _event("early_warnings")),
     Series("false_alarms", "False alarms", "误报", "warnings", "false early warnings that day (each costs department time)",
@@ -334,4 +481,3 @@ DAILY_SERIES = tuple(s.name for s in SERIES)
 SERIES_DOC: dict[str, tuple[str, str]] = {s.name: (s.unit, s.description) for s in SERIES}
 QUEUE_PREFIX = "queue_"
 QUEUE_DOC = ("cases", "cases waiting in the named department's queue at the end of the day")
-MAX_DAYS = MAX_DAYS_HIST

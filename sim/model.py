@@ -23,17 +23,18 @@ import pandas as pd
 from sim.agents import Department, GridWorker, Resident
 from sim.cases import CategoryTable, Cases, Causes, Hits, Status
 from sim.flow import CaseFlow
-from sim.ledger import EVENTS, FINAL_NAMES, Ledger
+from sim.ledger import EVENTS, FINAL_NAMES, GRID_COLUMNS, Ledger
 from sim.mechanisms import (Arising, Costs, EarlyWarning, Escalation, Experience, Handling, Patrol, Privacy,
-                            Reporting, Routing)
+                            Reporting, RiskPrediction, Routing)
 from sim.metrics import METRICS, SERIES
 from sim.policy import Levers
 from sim.population import Layout, Residents
-from sim.scenario import LOCAL_PATHS, Scenario, load_scenario, with_changes
+from sim.scenario import LOCAL_PATHS, Scenario, load_scenario, resolved_communities, with_changes
 from sim.services import Departments, GridTeams
 
 # One independent random stream per kind of decision (common random numbers across scenarios).
-STREAMS = ("population", "network", "arise", "handle", "warning", "trust", "privacy")
+# (New streams are added at the end, so the existing ones keep their draws.)
+STREAMS = ("population", "network", "arise", "handle", "warning", "trust", "privacy", "risk")
 
 
 def random_streams(seed: int) -> dict[str, np.random.Generator]:
@@ -113,12 +114,12 @@ class GovernanceModel(mesa.Model):
         old = self.residents.old.reshape(R, -1)
         self.age_groups = tuple([(g == grp).nonzero()[0] + r * self.layout.n_residents for r, g in enumerate(old)]
                                 for grp in (False, True))
-        self.levers = Levers(scenario, self.layout.n_communities, R, self.residents.community)
-        self.departments = Departments(list(scenario.staffing.departments), R, self.layout.n_residents)
+        self.levers = Levers(scenario, R, self.residents.community)
+        self.departments = Departments(list(scenario.staffing.departments), R, self.layout)
         self.grid_teams = GridTeams(self.layout, R, self.levers)
         self.cases, self.causes, self.hits = Cases(), Causes(), Hits()
         self.next_pid = 0
-        self.ledger = Ledger(R, self.layout.n_grids, self.departments.per_run, self.steps_planned)
+        self.ledger = Ledger(R, self.layout.n_grids, self.departments.per_run)
         self.flow = CaseFlow(self)
         # the day's phases, in order (see step)
         self.arising = Arising(self)
@@ -126,16 +127,17 @@ class GovernanceModel(mesa.Model):
         self.patrol = Patrol(self)
         self.routing = Routing(self)
         self.early_warning = EarlyWarning(self)
+        self.risk_prediction = RiskPrediction(self)
         self.handling = Handling(self)
         self.escalation = Escalation(self)
         self.experience = Experience(self)
         self.privacy = Privacy(self)
         self.costs = Costs(self)
-        self.phases = (self.arising, self.reporting, self.patrol, self.routing, self.early_warning, self.handling,
-                       self.escalation, self.experience, self.privacy, self.costs)
+        self.phases = (self.arising, self.reporting, self.patrol, self.routing, self.early_warning,
+                       self.risk_prediction, self.handling, self.escalation, self.experience, self.privacy, self.costs)
         self.derive()
         self.series = np.zeros((self.steps_planned, R, len(SERIES)))
-        self.queue_series = np.zeros((self.steps_planned, R, self.departments.per_run))
+        self.queue_series = np.zeros((self.steps_planned, R, self.departments.per_subdistrict))
         self.datacollector = SeriesCollector(self)
         # Mesa agents: the per-agent faces of the first run, for inspection (residents on demand)
         self.grid_workers = [GridWorker(self, g) for g in range(self.layout.n_grids)]
@@ -154,16 +156,18 @@ class GovernanceModel(mesa.Model):
         5. ``routing``: the centre routes filed cases to departments (duplicates merged on the platform;
            multi-department cases worked jointly on the platform or when whistled; misrouting).
         6. ``early_warning``: clusters of a cause's reports on shared data trigger a fix; false alarms.
-        7. ``handling``: departments serve their queues; hand-offs between silos add delay, lose detail
-           and may bounce; finished cases close resolved or not.
-        8. ``escalation``: open problems whose grievance exceeds the threshold escalate; unreported
+        7. ``risk_prediction``: a risk model on shared data flags problems on course to escalate; staff
+           visit them.
+        8. ``handling``: department teams' handlers take waiting cases (multi-server queues, event times
+           within the day); finished visits hand the case on or close it, resolved or not.
+        9. ``escalation``: open problems whose grievance exceeds the threshold escalate; unreported
            problems past the residents' patience are abandoned.
-        9. ``conversation``: residents exchange views on government (bounded confidence).
-        10. ``privacy``: a data leak may occur; it lowers trust everywhere.
-        11. ``costs``: costs accrue; the day's finished problems are booked in the ledger.
-        12. the day's series are recorded.
+        10. ``conversation``: residents exchange views on government (bounded confidence).
+        11. ``privacy``: a data leak may occur; it lowers trust everywhere.
+        12. ``costs``: costs accrue; the day's finished problems are booked in the ledger.
+        13. the day's series are recorded.
 
-        Satisfaction and trust move whenever a problem finishes (phases 4, 6, 7, 8): its resident
+        Satisfaction and trust move whenever a problem finishes (phases 4, 6, 7, 8, 9): its resident
         judges the service (:meth:`sim.mechanisms.experience.Experience.judge`).
         """
         t = self.day
@@ -180,6 +184,12 @@ class GovernanceModel(mesa.Model):
         """Run `steps` days (by default, to the planned end)."""
         self.run_for(self.steps_planned - self.day if steps is None else steps)
         return self
+
+    def visit_work(self, cat: np.ndarray, u: np.ndarray, res: np.ndarray) -> np.ndarray:
+        """Work-hours of one department visit to a case: the category's work (drawn from the uniform
+        `u`) plus the travel to the resident's community."""
+        layout = self.layout
+        return self.categories.work(cat, u) + layout.community_travel[self.residents.community[res] % layout.n_communities]
 
     # ==============================================================================================
     # Changing the parameters
@@ -217,10 +227,10 @@ class GovernanceModel(mesa.Model):
             self.queue_series = np.concatenate([self.queue_series, np.zeros_like(self.queue_series)])
         for k, s in enumerate(SERIES):
             self.series[t, :, k] = s.read(self)
-        self.queue_series[t] = self.queue_lengths().reshape(self.n_runs, -1)
+        self.queue_series[t] = self.queue_lengths().reshape(self.n_runs, -1, self.departments.per_subdistrict).sum(axis=1)
 
     def queue_lengths(self) -> np.ndarray:
-        """Cases waiting in each department's queue (batch-wide departments)."""
+        """Cases waiting in each department team's queue (batch-wide teams)."""
         c = self.cases
         return np.bincount(c.dept[c.status == Status.QUEUED], minlength=self.departments.n)
 
@@ -261,34 +271,100 @@ class GovernanceModel(mesa.Model):
         G = layout.n_grids
         rows = self._run_slice(G, run)
         n = np.bincount(res.grid, minlength=G * self.n_runs)[rows]
-        counts = L.grid_counts[rows]
-        resolved = counts[:, 0]
-        open_ = np.bincount(res.grid[self.cases.res], minlength=G * self.n_runs)[rows]
+        g = L.grid[rows].sum(axis=1)      # both age groups
+        c = dict(zip(GRID_COLUMNS, g.T))
+        old = np.bincount(res.grid, weights=res.old, minlength=G * self.n_runs)[rows]
         return pd.DataFrame({
             "grid": np.arange(G), "community": layout.grid_community,
             "subdistrict": layout.community_subdistrict[layout.grid_community], "residents": n,
+            "share_60plus": old / n,
             "grid_workers": self.grid_teams.workers[rows],
             "satisfaction": np.bincount(res.grid, weights=res.satisfaction, minlength=G * self.n_runs)[rows] / n,
             "trust": np.bincount(res.grid, weights=res.trust, minlength=G * self.n_runs)[rows] / n,
-            "resolved": resolved, "escalated": counts[:, 1], "abandoned": counts[:, 2], "found_by_patrol": counts[:, 3],
-            "mean_days": np.divide(L.grid_resolved_days[rows], resolved, out=np.full(G, np.nan), where=resolved > 0),
-            "open_problems": open_,
+            "problems_finished": c["finished"].astype(np.int64), "resolved": c["resolved"].astype(np.int64),
+            "escalated": c["escalated"].astype(np.int64), "abandoned": c["abandoned"].astype(np.int64),
+            "found_by_patrol": L.found_by_patrol[rows],
+            "resolved_share": _ratio(c["resolved"], c["finished"]),
+            "mean_days": _ratio(c["resolved_days"], c["resolved"]),
+            "served_satisfaction": _ratio(c["served_judgement"], c["served"]),
+            "open_problems": np.bincount(res.grid[self.cases.res], minlength=G * self.n_runs)[rows],
         })
 
+    def community_frame(self, run: int = 0) -> pd.DataFrame:
+        """Per-community results of a run, with the gap between residents aged 60+ and the others."""
+        layout, L = self.layout, self.ledger
+        comms = resolved_communities(self.base_scenario)
+        G, C = layout.n_grids, layout.n_communities
+        g = L.grid[self._run_slice(G, run)]                       # [grid, age, column]
+        by = np.zeros((C, 2, g.shape[2]))
+        np.add.at(by, layout.grid_community, g)
+        col = {k: by[:, :, i] for i, k in enumerate(GRID_COLUMNS)}
+        days = _ratio(col["resolved_days"], col["resolved"])
+        sat = _ratio(col["judgement"], col["finished"])
+        both = {k: v.sum(axis=1) for k, v in col.items()}
+        res = self.residents
+        rows = self._run_slice(layout.n_residents, run)
+        return pd.DataFrame({
+            "community": np.arange(C), "name": [c.name for c in comms], "kind": [c.kind for c in comms],
+            "subdistrict": layout.community_subdistrict, "residents": layout.community_size,
+            "share_60plus": np.bincount(layout.community_of, weights=res.old[rows], minlength=C) / layout.community_size,
+            "problems_finished": both["finished"].astype(np.int64),
+            "resolved_share": _ratio(both["resolved"], both["finished"]),
+            "mean_days": _ratio(both["resolved_days"], both["resolved"]),
+            "served_satisfaction": _ratio(both["served_judgement"], both["served"]),
+            "satisfaction_all": _ratio(both["judgement"], both["finished"]),
+            "escalated": both["escalated"].astype(np.int64),
+            "gap_days_60plus": days[:, 1] - days[:, 0],
+            "gap_satisfaction_60plus": sat[:, 0] - sat[:, 1],
+        })
+
+    def perspective_frame(self, run: int = 0) -> pd.DataFrame:
+        """Resolution, time to resolution and satisfaction seen two ways, by age group: among the cases
+        the administration knew of (time from filing), and among all problems that arose (time from
+        need), as residents experienced them."""
+        L = self.ledger
+        rows = []
+        for view, known in (("administration", True), ("residents", False)):
+            for group, old in (("all", None), ("60+", 1), ("under 60", 0)):
+                f = L.finished[run]                     # [status, known, age]
+                f = f[:, 1, :] if known else f.sum(axis=1)
+                f = f.sum(axis=1) if old is None else f[:, old]
+                n = f[:3].sum() if known else f.sum()   # known: resolved, unresolved, escalated
+                j = L.judgements[run]                   # [age, known, (sum, count)]
+                j = j[:, 1, :] if known else j.sum(axis=1)
+                j = j.sum(axis=0) if old is None else j[old]
+                days = L.resolution_days(run, known_only=known, old=old, from_filing=known)
+                rows.append({"view": view, "age_group": group, "problems": int(n),
+                             "resolved_share": f[0] / n if n else np.nan,
+                             "mean_days": float(days.mean()) if days.size else np.nan,
+                             "median_days": float(np.median(days)) if days.size else np.nan,
+                             "p90_days": float(np.quantile(days, 0.9)) if days.size else np.nan,
+                             "satisfaction": j[0] / j[1] if j[1] else np.nan})
+        return pd.DataFrame(rows)
+
     def department_frame(self, run: int = 0) -> pd.DataFrame:
-        """Per-department queue statistics of a run, with the quantities of Little's law (L = λW)."""
+        """Per department team of a run: staff, handlers, work, and its queue with the quantities of
+        Little's law (L = λW) and of Erlang C (the share of cases that waited)."""
         depts, L, c = self.departments, self.ledger, self.cases
         rows = self._run_slice(depts.per_run, run)
         T = max(self.day, 1)
-        # time in queue so far: of the cases that left, and of those still waiting
+        # time waited so far: of the cases that left the queue, and of those still waiting
         waiting = (c.status == Status.QUEUED) & (c.avail_time < self.day)
         still = np.bincount(c.dept[waiting], weights=self.day - c.avail_time[waiting], minlength=depts.n)
-        exits = L.queue_exits[rows]
+        exits, served = L.queue_exits[rows], L.services[rows]
+        capacity_days = depts.servers[rows] * T
         return pd.DataFrame({
-            "department": depts.names, "joined": depts.joined[rows], "staff": depts.staff[rows],
-            "capacity_per_day": depts.capacity[rows], "arrivals": L.queue_arrivals[rows], "departures": exits,
+            "department": [depts.names[k] for k in depts.local[rows]],
+            "subdistrict": depts.subdistrict[rows] - run * self.layout.n_subdistricts,
+            "joined": depts.joined[rows], "staff": depts.staff[rows], "handlers": depts.servers[rows],
+            "hours_per_handler": depts.speed[rows],
+            "capacity_hours_per_day": depts.capacity_hours[rows],
+            "arrivals": L.queue_arrivals[rows], "departures": exits, "services": served,
             "mean_in_queue": (L.queue_time[rows] + still[rows]) / T, "arrival_rate": L.queue_arrivals[rows] / T,
-            "mean_time_in_queue": np.divide(L.queue_time[rows], exits, out=np.full(depts.per_run, np.nan), where=exits > 0),
+            "mean_time_in_queue": _ratio(L.queue_time[rows], exits),
+            "share_waited": _ratio(L.queue_waited[rows], served),
+            "utilisation": _ratio(L.work_days[rows], capacity_days),
+            "overtime_hours": L.overtime_hours[rows],
             "queue_at_end": self.queue_lengths()[rows],
         })
 
@@ -312,6 +388,11 @@ class GovernanceModel(mesa.Model):
         g = nx.from_scipy_sparse_array(self.residents.adjacency[rows, rows])
         nx.set_node_attributes(g, dict(enumerate(self.layout.grid_of.tolist())), "grid")
         return g
+
+
+def _ratio(num, den) -> np.ndarray:
+    num, den = np.asarray(num, dtype=float), np.asarray(den, dtype=float)
+    return np.divide(num, den, out=np.full(np.broadcast(num, den).shape, np.nan), where=den > 0)
 
 
 def _seed_of(value) -> int:

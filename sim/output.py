@@ -47,6 +47,11 @@ RUN_FILES: dict[str, str] = {
     "grids.csv": "the same as grids.parquet",
     "departments.parquet": "one row per replication and department: queue statistics (Little's law L = λW)",
     "departments.csv": "the same as departments.parquet",
+    "communities.parquet": "one row per replication and community: its kind, 60+ share and outcomes, with the 60+ gaps",
+    "communities.csv": "the same as communities.parquet",
+    "perspectives.parquet": "resolution, time and satisfaction seen by the administration (known cases, from filing) "
+                            "and by residents (all problems, from need), by age group",
+    "perspectives.csv": "the same as perspectives.parquet",
     "figures/backlog.png": "open cases at the centre or a department, by day",
     "figures/satisfaction.png": "mean satisfaction of residents aged 60+ and of the others, by day",
     "figures/trust.png": "mean trust in government, by day",
@@ -79,27 +84,66 @@ GRID_DOC: dict[str, tuple[str, str]] = {
     "community": ("", "community index (0-based) the grid belongs to"),
     "subdistrict": ("", "subdistrict index (0-based)"),
     "residents": ("residents", "residents of the grid"),
+    "share_60plus": ("0–1", "share of the grid's residents aged 60+"),
     "grid_workers": ("workers", "grid workers of the grid at the end of the run"),
     "satisfaction": ("0–1", "mean satisfaction of the grid's residents at the end"),
     "trust": ("0–1", "mean trust of the grid's residents at the end"),
+    "problems_finished": ("problems", "problems of the grid's residents that finished (resolved, unresolved, escalated or abandoned)"),
     "resolved": ("problems", "problems of the grid's residents resolved during the run"),
     "escalated": ("problems", "problems that escalated during the run"),
     "abandoned": ("problems", "problems abandoned unreported during the run"),
     "found_by_patrol": ("problems", "problems found by grid workers before a report"),
+    "resolved_share": ("0–1", "resolved among all finished problems (reported or not)"),
     "mean_days": ("days", "mean days from a problem arising to its resolution"),
+    "served_satisfaction": ("0–1", "mean satisfaction judgement of residents whose case was handled"),
     "open_problems": ("problems", "problems still open at the end (reported or not)"),
+}
+
+COMMUNITY_DOC: dict[str, tuple[str, str]] = {
+    "community": ("", "community index (0-based)"),
+    "name": ("", "community name (from the scenario, or 'community k')"),
+    "kind": ("", "community kind (population.community_kinds), or 'default'"),
+    "subdistrict": ("", "subdistrict index (0-based)"),
+    "residents": ("residents", "residents of the community"),
+    "share_60plus": ("0–1", "share of the community's residents aged 60+"),
+    "problems_finished": ("problems", "problems that finished during the run (reported or not)"),
+    "resolved_share": ("0–1", "resolved among all finished problems"),
+    "mean_days": ("days", "mean days from need to resolution"),
+    "served_satisfaction": ("0–1", "mean judgement of residents whose case was handled"),
+    "satisfaction_all": ("0–1", "mean judgement over all finished problems (silent ones count as unmet)"),
+    "escalated": ("problems", "problems that escalated during the run"),
+    "gap_days_60plus": ("days", "mean days to resolution, 60+ minus others (signed; 0 is parity)"),
+    "gap_satisfaction_60plus": ("0–1", "satisfaction over all problems, others minus 60+ (signed; 0 is parity)"),
+}
+
+PERSPECTIVE_DOC: dict[str, tuple[str, str]] = {
+    "view": ("", "administration: cases it knew of, time from filing; residents: all problems, time from need"),
+    "age_group": ("", "all, 60+ or under 60"),
+    "problems": ("problems", "problems counted in this view"),
+    "resolved_share": ("0–1", "resolved among the problems counted"),
+    "mean_days": ("days", "mean days to resolution"),
+    "median_days": ("days", "median days to resolution (from the actual times)"),
+    "p90_days": ("days", "90th percentile of days to resolution"),
+    "satisfaction": ("0–1", "mean satisfaction judgement"),
 }
 
 DEPARTMENT_DOC: dict[str, tuple[str, str]] = {
     "department": ("", "department name"),
+    "subdistrict": ("", "subdistrict whose team this is (0-based)"),
     "joined": ("", "joined to the shared data platform at the end of the run"),
-    "staff": ("staff", "case handlers"),
-    "capacity_per_day": ("cases per day", "cases the department can settle per day (staff × service rate)"),
+    "staff": ("staff", "staff of the team (per 10,000 residents × residents)"),
+    "handlers": ("servers", "case handlers serving the queue in parallel (c of M/M/c)"),
+    "hours_per_handler": ("hours per day", "working hours of one handler per day"),
+    "capacity_hours_per_day": ("hours per day", "handler-hours available per day (before overtime)"),
     "arrivals": ("cases", "cases that entered the department's queue during the run"),
-    "departures": ("cases", "cases that left the queue during the run"),
+    "departures": ("cases", "cases that left the queue during the run (served, fixed at the cause, escalated)"),
+    "services": ("cases", "cases taken into service during the run"),
     "mean_in_queue": ("cases", "time-averaged number of cases in the queue (L)"),
     "arrival_rate": ("cases per day", "arrivals per day (λ)"),
     "mean_time_in_queue": ("days", "mean time a case spent in the queue (W)"),
+    "share_waited": ("0–1", "share of services that had to wait for a free handler (Erlang C's P(wait))"),
+    "utilisation": ("0–1", "work-days done over handler-days available"),
+    "overtime_hours": ("hours", "overtime worked during the run (surge capacity)"),
     "queue_at_end": ("cases", "cases in the queue at the end of the run"),
 }
 
@@ -144,6 +188,8 @@ class RunTables:
     daily: pd.DataFrame
     grids: pd.DataFrame
     departments: pd.DataFrame
+    communities: pd.DataFrame
+    perspectives: pd.DataFrame
 
 
 # --------------------------------------------------------------------------------------------------
@@ -252,7 +298,8 @@ def run_tables(scenario: Scenario, results: Sequence[RunResult]) -> RunTables:
         return pd.concat(frames, ignore_index=True)
 
     return RunTables(summary=summary, summary_table=summarise(summary), daily=daily_long(list(results), name),
-                     grids=stacked("grids"), departments=stacked("departments"))
+                     grids=stacked("grids"), departments=stacked("departments"),
+                     communities=stacked("communities"), perspectives=stacked("perspectives"))
 
 
 def write_run(directory: Path, scenario: Scenario, results: Sequence[RunResult], *,
@@ -266,6 +313,8 @@ def write_run(directory: Path, scenario: Scenario, results: Sequence[RunResult],
     _write_frame(tables.daily, directory / "daily")
     _write_frame(tables.grids, directory / "grids")
     _write_frame(tables.departments, directory / "departments")
+    _write_frame(tables.communities, directory / "communities")
+    _write_frame(tables.perspectives, directory / "perspectives")
     (directory / "scenario.yaml").write_text(scenario_yaml(scenario), encoding="utf-8")
     files = dict(RUN_FILES)
     if figures:
@@ -345,6 +394,8 @@ def run_readme(scenario: Scenario, tables: RunTables, files: Mapping[str, str]) 
            "Columns of grids.parquet / grids.csv", *_columns_doc(tables.grids.columns, GRID_DOC),
            "",
            "Columns of departments.parquet / departments.csv", *_columns_doc(tables.departments.columns, DEPARTMENT_DOC),
+           "", "Columns of communities.parquet / communities.csv", *_columns_doc(tables.communities.columns, COMMUNITY_DOC),
+           "", "Columns of perspectives.parquet / perspectives.csv", *_columns_doc(tables.perspectives.columns, PERSPECTIVE_DOC),
            ""]
     return "\n".join(out)
 

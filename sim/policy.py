@@ -5,14 +5,24 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.scenario import LOCAL_PATHS, Scenario, get_path
+from sim.scenario import LOCAL_PATHS, Scenario, get_path, resolved_communities
+
+# Levers whose starting value a community's own profile may set
+FROM_PROFILE = {"staffing.grid_workers_per_grid": "grid_workers_per_grid", "staffing.grid_worker_hours": "grid_worker_hours"}
 
 
 class Levers:
-    def __init__(self, scenario: Scenario, n_communities: int, n_runs: int, community_of_resident: np.ndarray):
-        self.per_run = n_communities
+    def __init__(self, scenario: Scenario, n_runs: int, community_of_resident: np.ndarray):
+        comms = resolved_communities(scenario)
+        self.per_run = len(comms)
         self.n_runs = n_runs
-        self.local = {p: np.full(n_communities * n_runs, get_path(scenario, p)) for p in LOCAL_PATHS}
+        self.local = {}
+        for p in LOCAL_PATHS:
+            if p in FROM_PROFILE:
+                values = np.array([getattr(c, FROM_PROFILE[p]) for c in comms], dtype=float)
+            else:
+                values = np.full(len(comms), get_path(scenario, p))
+            self.local[p] = np.tile(values, n_runs)
         self._community_of_resident = community_of_resident
 
     def set(self, path: str, value, communities: list[int] | None = None) -> None:

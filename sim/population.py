@@ -18,7 +18,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from sim.cases import CHANNEL_KEYS, Channel
-from sim.scenario import Scenario
+from sim.scenario import Scenario, resolved_communities
 
 
 def logistic(x):
@@ -29,29 +29,37 @@ def logistic(x):
 class Layout:
     """Where everyone lives in one run: communities of grids of buildings of residents.
 
-    Residents of a grid, grids of a community and communities of a subdistrict are contiguous.
+    Residents of a grid and grids of a community are contiguous.
     """
     community_subdistrict: np.ndarray   # (C,) subdistrict of each community
     grid_community: np.ndarray          # (G,) community of each grid
     grid_size: np.ndarray               # (G,) residents of each grid
     building_grid: np.ndarray           # (B,) grid of each building
     building_size: np.ndarray           # (B,) residents of each building
+    community_demand: np.ndarray        # (C,) problem rate relative to the district's
+    community_travel: np.ndarray        # (C,) extra work-hours of a department visit to its cases
 
     @classmethod
     def from_scenario(cls, sc: Scenario) -> "Layout":
-        pop = sc.population
-        n_comm = sc.n_communities
-        community_subdistrict = np.repeat(np.arange(pop.subdistricts), pop.communities_per_subdistrict)
-        grid_community = np.repeat(np.arange(n_comm), pop.grids_per_community)
-        grid_size = np.full(grid_community.size, pop.residents_per_grid)
-        per_building = max(1, round(pop.households_per_building * pop.household_size))
+        comms = resolved_communities(sc)
+        community_subdistrict = np.array([c.subdistrict for c in comms], dtype=np.int64)
+        grid_community = np.repeat(np.arange(len(comms)), [c.grids for c in comms])
+        grid_size = np.repeat([c.residents_per_grid for c in comms], [c.grids for c in comms]).astype(np.int64)
+        per_building = np.repeat([max(1, round(c.households_per_building * c.household_size)) for c in comms],
+                                 [c.grids for c in comms])
         # each grid's residents fill buildings of `per_building` in turn (the last one partly)
         n_build = -(-grid_size // per_building)
         building_grid = np.repeat(np.arange(grid_size.size), n_build)
-        building_size = np.full(building_grid.size, per_building)
+        building_size = np.repeat(per_building, n_build)
         last = np.cumsum(n_build) - 1
         building_size[last] = grid_size - (n_build - 1) * per_building
-        return cls(community_subdistrict, grid_community, grid_size, building_grid, building_size)
+        return cls(community_subdistrict, grid_community, grid_size, building_grid, building_size,
+                   np.array([c.demand_factor for c in comms], dtype=float),
+                   np.array([c.travel_hours for c in comms], dtype=float))
+
+    @property
+    def n_subdistricts(self) -> int:
+        return int(self.community_subdistrict.max()) + 1 if self.community_subdistrict.size else 0
 
     @property
     def n_residents(self) -> int:
@@ -80,6 +88,15 @@ class Layout:
     @property
     def community_size(self) -> np.ndarray:
         return np.bincount(self.grid_community, weights=self.grid_size, minlength=self.n_communities).astype(np.int64)
+
+    @property
+    def community_of(self) -> np.ndarray:
+        return self.grid_community[self.grid_of]
+
+    @property
+    def subdistrict_size(self) -> np.ndarray:
+        return np.bincount(self.community_subdistrict, weights=self.community_size,
+                           minlength=self.n_subdistricts).astype(np.int64)
 
 
 def starts(sizes: np.ndarray) -> np.ndarray:
@@ -112,16 +129,23 @@ class Residents:
         self.grid = batch_wide(layout.grid_of, R, layout.n_grids)
         self.community = batch_wide(layout.grid_community[layout.grid_of], R, layout.n_communities)
         self.building = batch_wide(layout.building_of, R, layout.n_buildings)
-        pop, r = sc.population, sc.residents
+        self.subdistrict = batch_wide(layout.community_subdistrict[layout.community_of], R, layout.n_subdistricts)
+        r = sc.residents
+        # each resident draws its attributes against its community's profile
+        comms = resolved_communities(sc)
+        of = layout.community_of
+        profile = {f: np.array([getattr(c, f) for c in comms], dtype=float)[of]
+                   for f in ("share_60plus", "app_literacy_60plus", "app_literacy_under60", "phone_access", "initial_trust")}
         cols = {k: [] for k in ("old", "app_user", "phone", "u_window", "u_gridworker", "trust")}
         for rng in population_rngs:
-            old = rng.random(N) < pop.share_60plus
+            old = rng.random(N) < profile["share_60plus"]
             cols["old"].append(old)
-            cols["app_user"].append(rng.random(N) < np.where(old, pop.app_literacy_60plus, pop.app_literacy_under60))
-            cols["phone"].append(rng.random(N) < pop.phone_access)
+            cols["app_user"].append(rng.random(N) < np.where(old, profile["app_literacy_60plus"],
+                                                              profile["app_literacy_under60"]))
+            cols["phone"].append(rng.random(N) < profile["phone_access"])
             cols["u_window"].append(rng.random(N))
             cols["u_gridworker"].append(rng.random(N))
-            cols["trust"].append(np.clip(rng.normal(r.initial_trust, r.trust_spread, N), 0.0, 1.0))
+            cols["trust"].append(np.clip(rng.normal(profile["initial_trust"], r.trust_spread, N), 0.0, 1.0))
         for k, parts in cols.items():
             setattr(self, k, np.concatenate(parts))
         self.satisfaction = np.full(self.n, r.initial_satisfaction)

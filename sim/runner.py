@@ -32,6 +32,8 @@ class RunResult:
     daily: pd.DataFrame
     grids: pd.DataFrame
     departments: pd.DataFrame
+    communities: pd.DataFrame
+    perspectives: pd.DataFrame
     counts: dict[str, int] = field(default_factory=dict)
     changes: list[dict] = field(default_factory=list)
 
@@ -45,7 +47,8 @@ def results_of(model: GovernanceModel) -> list[RunResult]:
     """The results of every run of a (batch) model."""
     summaries = model.summaries()
     return [RunResult(seed=seed, summary=summaries[r], daily=model.daily_frame(r), grids=model.grid_frame(r),
-                      departments=model.department_frame(r), counts=model.counts(r), changes=list(model.changes_log))
+                      departments=model.department_frame(r), communities=model.community_frame(r),
+                      perspectives=model.perspective_frame(r), counts=model.counts(r), changes=list(model.changes_log))
             for r, seed in enumerate(model.seeds)]
 
 

@@ -17,7 +17,7 @@ import copy
 import difflib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -52,6 +52,77 @@ class RunSettings(Section):
     seed: int = P(20261122, 0, 2**32 - 1, "", "root seed of every random stream")
 
 
+class CommunityProfile(Section):
+    """What a community is like: any field left out comes from its kind, then from `population`."""
+    share_60plus: float | None = P(None, 0.0, 1.0, "fraction", "share of residents aged 60+")
+    app_literacy_60plus: float | None = P(None, 0.0, 1.0, "probability", "chance a resident aged 60+ can file through an app")
+    app_literacy_under60: float | None = P(None, 0.0, 1.0, "probability", "chance a resident under 60 can file through an app")
+    phone_access: float | None = P(None, 0.0, 1.0, "probability", "chance a resident can call the hotline")
+    household_size: float | None = P(None, 1.0, 6.0, "persons", "mean household size")
+    households_per_building: int | None = P(None, 1, 400, "households", "households per building (楼栋)")
+    grids: int | None = P(None, 1, 20, "", "grids (网格) in the community")
+    residents_per_grid: int | None = P(None, 10, 5000, "residents", "residents per grid")
+    grid_workers_per_grid: float | None = P(None, 0.0, 10.0, "workers", "grid workers per grid (the lever's starting value)")
+    grid_worker_hours: float | None = P(None, 0.0, 16.0, "hours per day", "working hours of a grid worker (starting value)")
+    initial_trust: float | None = P(None, 0.0, 1.0, "0–1", "mean initial trust in government of its residents")
+    demand_factor: float | None = P(None, 0.0, 10.0, "×", "its residents' problem rate relative to "
+                                    "`demand.problems_per_resident_year` (old facilities, density, property management)")
+    travel_hours: float | None = P(None, 0.0, 24.0, "work-hours", "extra work a department visit to one of its cases "
+                                   "needs (travel from the subdistrict's offices)")
+
+
+class CommunityKind(CommunityProfile):
+    """A kind of community (housing type) and its typical profile."""
+    description: str = Field("", description="what the kind is")
+    source: str = Field("A", description="where the profile comes from")
+
+
+class CommunitySpec(CommunityProfile):
+    """One community of the district, listed explicitly."""
+    name: str = Field("", description="the community's name (社区)")
+    kind: str | None = Field(None, description="its kind (a key of `population.community_kinds`), filling fields left out")
+    subdistrict: int = P(0, 0, 1000, "", "index of the subdistrict (街道) it belongs to")
+    polygon: list[tuple[float, float]] | None = Field(
+        None, description="its outline on the district map: [[x, y], ...] in any planar unit (no map tiles needed)")
+
+
+def _default_kinds() -> dict[str, CommunityKind]:
+    k = CommunityKind
+    return {
+        "old_inner_city": k(
+            description="老城区老旧小区: old low-rise walk-ups in the inner city, many elderly residents living alone",
+            share_60plus=0.40, app_literacy_60plus=0.20, app_literacy_under60=0.80, phone_access=0.97,
+            household_size=2.3, households_per_building=18, grids=4, residents_per_grid=1200, initial_trust=0.62,
+            demand_factor=1.2, travel_hours=0.0,
+            source="60+ share: >0.40 in old inner-city areas (Shanghai 2022; Beijing Dongcheng, Xicheng); "
+                   "app use 60+: CNNIC 49th report (2021) 0.43 internet use, below average in old areas (A); size: A; "
+                   "demand 1.2×: ageing facilities without property management (老旧小区改造 is a top 12345 topic, A)"),
+        "commodity_estate": k(
+            description="商品房小区: a newer commodity-housing estate of high-rises, young families, property management",
+            share_60plus=0.12, app_literacy_60plus=0.45, app_literacy_under60=0.92, phone_access=0.98,
+            household_size=2.8, households_per_building=120, grids=5, residents_per_grid=1500, initial_trust=0.60,
+            demand_factor=0.8, travel_hours=0.0,
+            source="60+ share: 2020 census, urban 15.8% (younger in new estates, A); app use: CNNIC 2021 (A for the split); "
+                   "demand 0.8×: property management absorbs repairs (A)"),
+        "urban_village": k(
+            description="城中村: an urban village of rented rooms, migrant workers, dense small buildings",
+            share_60plus=0.08, app_literacy_60plus=0.25, app_literacy_under60=0.75, phone_access=0.95,
+            household_size=2.2, households_per_building=10, grids=4, residents_per_grid=1000, initial_trust=0.50,
+            grid_workers_per_grid=1.0, demand_factor=1.3, travel_hours=0.0,
+            source="A (migrant population is young; lower digital and institutional access; trust lower; "
+                   "demand 1.3×: dense rented rooms, safety hazards and disputes; one grid worker for a floating population "
+                   "that staffing norms do not count)"),
+        "rural_village": k(
+            description="农村社区: a rural village of houses, ageing and partly hollowed out",
+            share_60plus=0.30, app_literacy_60plus=0.10, app_literacy_under60=0.60, phone_access=0.92,
+            household_size=3.0, households_per_building=2, grids=3, residents_per_grid=650, initial_trust=0.62,
+            grid_workers_per_grid=1.0, demand_factor=0.8, travel_hours=3.0,
+            source="60+ share: 2020 census, rural 23.8% and higher in hollowed villages; internet use: CNNIC 2021, rural 0.58; "
+                   "grid size and one worker per grid: Shandong 2020 (~650); demand 0.8× and 3 h travel per department "
+                   "visit from the township: A"),
+    }
+
+
 class Population(Section):
     subdistricts: int = P(1, 1, 20, "", "subdistricts (街道) simulated; each has its own governance centre")
     communities_per_subdistrict: int = P(
@@ -73,6 +144,14 @@ class Population(Section):
     app_literacy_under60: float = P(0.85, 0.0, 1.0, "probability", "chance a resident under 60 can file through an app",
                                     "A (CNNIC: internet use ~0.75–0.9 below 60)", typical=(0.7, 0.95))
     phone_access: float = P(0.97, 0.0, 1.0, "probability", "chance a resident can call the hotline", typical=(0.9, 1.0))
+    communities: list[CommunitySpec] | None = Field(
+        None, description="the communities listed one by one (overrides the counts above); each may differ in size, "
+                          "age, literacy, phone access and grid staffing")
+    mix: dict[str, float] | None = Field(
+        None, description="generate the communities from kinds: weights by kind (e.g. {old_inner_city: 1, "
+                          "commodity_estate: 2}); subdistricts × communities_per_subdistrict communities in all")
+    community_kinds: dict[str, CommunityKind] = Field(default_factory=_default_kinds,
+                                                      description="profiles of the kinds of community, keyed by name")
 
 
 class Network(Section):
@@ -101,6 +180,13 @@ class CategorySpec(Section):
     deadline_days: float = P(7.0, 0.05, 60.0, "days", "service deadline",
                              "Beijing practice: emergency 2 h, utilities 24 h, general 7 d, complex 15 d")
     settle_on_spot: bool = Field(False, description="a grid worker can mediate it on the spot (small disputes)")
+    service_hours: float = P(4.0, 0.05, 200.0, "work-hours",
+                             "mean department work a case of the category needs at one department (a visit)",
+                             "A, calibrated with department staffing to 2 cases per staff-day (8 h)", typical=(2, 8))
+    service_cv: float = P(1.0, 0.0, 5.0, "sd / mean", "spread of the work a case needs (coefficient of variation)",
+                          "A (1 = exponential)", typical=(0.5, 1.5))
+    service_distribution: Literal["exponential", "gamma", "lognormal"] = Field(
+        "gamma", description="distribution of the work a case needs (gamma with cv 1 is exponential)")
 
     @field_validator("departments")
     @classmethod
@@ -197,8 +283,8 @@ class Channels(Section):
 
 
 class DepartmentSpec(Section):
-    staff_per_10k: float = P(1.0, 0.0, 100.0, "staff per 10,000 residents", "staff working on residents' cases")
-    service_rate: float = P(2.0, 0.05, 50.0, "cases per staff-day", "cases one staff member settles per day")
+    staff_per_10k: float = P(1.0, 0.0, 1000.0, "staff per 10,000 residents",
+                             "case handlers working on residents' cases, per 10,000 residents of each subdistrict they serve")
     joined: bool = Field(False, description="joined to the shared data platform regardless of `policies.share_joined`")
 
 
@@ -222,7 +308,19 @@ class Staffing(Section):
     households_per_patrol_hour: float = P(4.0, 0.0, 50.0, "households", "households a grid worker visits per patrol hour",
                                           typical=(2, 8))
     departments: dict[str, DepartmentSpec] = Field(default_factory=_default_departments,
-                                               description="departments (职能部门), keyed by name")
+                                               description="departments (职能部门), keyed by name; every subdistrict "
+                                                           "is served by its own team of each")
+    department_hours: float = P(8.0, 0.1, 24.0, "hours per day", "hours a department's case handler works on cases a day",
+                                typical=(6, 9))
+    overtime_max_share: float = P(0.0, 0.0, 1.0, "fraction",
+                                  "surge capacity: extra hours (share of normal hours) a department works on a day its "
+                                  "waiting work exceeds `surge_trigger_days`", "A", typical=(0.0, 0.5))
+    mutual_aid_share: float = P(0.0, 0.0, 1.0, "fraction",
+                                "surge capacity: share of its hours a department with little waiting work lends to "
+                                "overloaded departments of its subdistrict", "A", typical=(0.0, 0.3))
+    surge_trigger_days: float = P(2.0, 0.1, 60.0, "days of work",
+                                  "waiting work, in days of a department's normal capacity, above which it is overloaded "
+                                  "(overtime, borrowing staff); below a quarter of it, it can lend staff", "A", typical=(1, 5))
 
 
 class Policies(Section):
@@ -233,12 +331,13 @@ class Policies(Section):
     early_warning_threshold: int = P(3, 2, 50, "reports", "reports of one building and category that trigger a warning",
                                      typical=(2, 6))
     false_alarm_rate: float = P(0.01, 0.0, 1.0, "per grid per day", "false early warnings per grid per day", typical=(0.0, 0.05))
-    false_alarm_cost: float = P(0.5, 0.0, 10.0, "staff-days", "department time a false alarm costs", typical=(0.1, 2.0))
-    warning_action_cost: float = P(1.0, 0.0, 10.0, "visits", "department work of acting on a common cause flagged by early warning",
-                                   "A", typical=(0.5, 2.0))
+    false_alarm_hours: float = P(4.0, 0.0, 80.0, "work-hours", "department work a false alarm costs", typical=(1, 16))
+    warning_action_hours: float = P(4.0, 0.0, 80.0, "work-hours",
+                                    "department work of acting on a common cause flagged by early warning", "A", typical=(2, 8))
     whistle_and_report: bool = Field(False, description="吹哨报到: multi-department cases are worked jointly within a deadline")
-    whistle_overhead: float = P(0.05, 0.0, 0.5, "fraction", "share of department capacity spent turning up when whistled",
-                                typical=(0.0, 0.15))
+    whistle_turnout_hours: float = P(1.5, 0.0, 40.0, "work-hours",
+                                     "work each called department spends turning up for a whistled case (吹哨报到), "
+                                     "charged where and when whistles are blown", "A", typical=(0.5, 4.0))
     joint_deadline_days: float = P(3.0, 0.5, 30.0, "days", "deadline for departments to act jointly (platform or whistle)",
                                    typical=(1, 7))
     patrol_intensity: float = P(0.3, 0.0, 1.0, "fraction", "share of grid workers' hours spent on proactive patrol",
@@ -247,6 +346,19 @@ class Policies(Section):
     elder_friendly: bool = Field(False, description="适老化: assisted reporting, a priority hotline and windows for residents aged 60+")
     app_first: bool = Field(False, description="problem reports only through the app (hotline and window stop taking them)")
     privacy_safeguards: float = P(0.5, 0.0, 1.0, "0–1", "encryption, negative list of data not shared, audits", typical=(0.0, 1.0))
+    on_platform: bool = Field(True, description="the community's cases go through the shared platform (with the "
+                                                "departments that joined it); false keeps a community off a pilot")
+    risk_prediction: bool = Field(False, description="前瞻预判: a risk model on shared data flags individual problems "
+                                                     "likely to escalate, and staff visit them")
+    risk_recall: float = P(0.6, 0.0, 1.0, "share", "share of problems on course to escalate within the horizon that the "
+                           "risk model flags", "A (published risk models of disputes report 0.5–0.8)", typical=(0.3, 0.9))
+    risk_precision: float = P(0.3, 0.01, 1.0, "share", "share of the risk model's flags that are problems on course to "
+                              "escalate (the rest are false flags, which cost staff time too)", "A", typical=(0.1, 0.6))
+    risk_horizon_days: float = P(14.0, 1.0, 120.0, "days", "how far ahead the risk model looks", "A", typical=(7, 30))
+    risk_flag_hours: float = P(2.0, 0.0, 40.0, "work-hours", "department work of visiting one flagged problem", "A",
+                               typical=(1, 4))
+    risk_mitigation: float = P(0.5, 0.0, 1.0, "fraction", "how much a visit lowers a flagged problem's hardship "
+                               "(mediation, support for an elderly resident living alone)", "A", typical=(0.3, 0.8))
 
 
 class Routing(Section):
@@ -289,8 +401,9 @@ class Residents(Section):
     satisfaction_memory: float = P(0.5, 0.0, 1.0, "weight", "weight of the newest experience in a resident's satisfaction",
                                    typical=(0.2, 0.8))
     trust_learning: float = P(0.15, 0.0, 1.0, "rate", "how far trust moves toward a new experience", typical=(0.05, 0.3))
-    sat_intercept: float = P(-1.0, -5.0, 5.0, "logit", "expectancy–disconfirmation: satisfaction logit of an unresolved, on-time case",
-                             "A, after Van Ryzin 2004", typical=(-2, 0))
+    sat_intercept: float = P(-0.2, -5.0, 5.0, "logit", "expectancy–disconfirmation: satisfaction logit of an unresolved, on-time case",
+                             "A, after Van Ryzin 2004; calibrated to the 2019 satisfaction rate 0.65 (Beijing)",
+                             typical=(-1.2, 0.8))
     sat_outcome: float = P(3.0, 0.0, 10.0, "logit", "added logit when the problem was resolved", "A, after Van Ryzin 2004",
                            typical=(1.5, 4))
     sat_disconfirmation: float = P(1.0, 0.0, 10.0, "logit per unit", "logit per unit of (expected − actual wait)/expected wait",
@@ -325,6 +438,9 @@ class Costs(Section):
     elder_friendly_per_10k_year: float = P(150_000, 0, 1e8, "yuan per 10,000 residents per year", "cost of elder-friendly service",
                                            typical=(50_000, 300_000))
     incident_cost: float = P(20_000, 0, 1e8, "yuan", "cost of handling one escalated incident", typical=(5_000, 50_000))
+    overtime_premium: float = P(1.5, 1.0, 3.0, "× hourly pay", "pay of an overtime hour of a case handler, relative to a "
+                                "normal hour (Labour Law art. 44: 1.5 on workdays)", "Labour Law of the PRC, art. 44",
+                                typical=(1.5, 2.0))
 
 
 class Change(Section):
@@ -355,6 +471,7 @@ class Shock(Section):
 LOCAL_PATHS = (
     "staffing.grid_workers_per_grid", "staffing.grid_worker_hours", "policies.patrol_intensity",
     "policies.training_level", "policies.elder_friendly", "policies.app_first", "policies.whistle_and_report",
+    "policies.on_platform",
 )
 
 
@@ -383,7 +500,23 @@ class Scenario(Section):
                 if d not in depts:
                     raise ValueError(_unknown("department", d, depts, f"demand.categories.{name}.departments"))
         cats = set(self.demand.categories)
-        n_comm = self.population.subdistricts * self.population.communities_per_subdistrict
+        pop = self.population
+        n_comm = self.n_communities
+        kinds = set(pop.community_kinds)
+        for i, c in enumerate(pop.communities or []):
+            if c.kind is not None and c.kind not in kinds:
+                raise ValueError(_unknown("community kind", c.kind, kinds, f"population.communities[{i}].kind"))
+            if c.subdistrict >= pop.subdistricts:
+                raise ValueError(f"population.communities[{i}].subdistrict = {c.subdistrict} is out of range "
+                                 f"(allowed 0 to {pop.subdistricts - 1}; raise population.subdistricts for more)")
+        if pop.mix is not None:
+            for k, w in pop.mix.items():
+                if k not in kinds:
+                    raise ValueError(_unknown("community kind", k, kinds, "population.mix"))
+                if not (w >= 0):
+                    raise ValueError(f"population.mix.{k} = {w!r}: weights must be ≥ 0")
+            if sum(pop.mix.values()) <= 0:
+                raise ValueError("population.mix: the weights must not all be zero")
         for i, s in enumerate(self.shocks):
             for c in s.categories:
                 if c not in cats:
@@ -406,15 +539,89 @@ class Scenario(Section):
 
     @property
     def n_communities(self) -> int:
-        return self.population.subdistricts * self.population.communities_per_subdistrict
+        return len(self.population.communities) if self.population.communities else \
+            self.population.subdistricts * self.population.communities_per_subdistrict
 
     @property
     def n_grids(self) -> int:
-        return self.n_communities * self.population.grids_per_community
+        return sum(c.grids for c in resolved_communities(self))
 
     @property
     def n_residents(self) -> int:
-        return self.n_grids * self.population.residents_per_grid
+        return sum(c.grids * c.residents_per_grid for c in resolved_communities(self))
+
+
+@dataclass(frozen=True)
+class Community:
+    """A community with every field resolved (its own value, else its kind's, else the population's)."""
+    index: int
+    name: str
+    kind: str
+    subdistrict: int
+    grids: int
+    residents_per_grid: int
+    share_60plus: float
+    app_literacy_60plus: float
+    app_literacy_under60: float
+    phone_access: float
+    household_size: float
+    households_per_building: int
+    grid_workers_per_grid: float
+    grid_worker_hours: float
+    initial_trust: float
+    demand_factor: float = 1.0
+    travel_hours: float = 0.0
+    polygon: tuple | None = None
+
+
+PROFILE_FIELDS = ("share_60plus", "app_literacy_60plus", "app_literacy_under60", "phone_access", "household_size",
+                  "households_per_building", "grids", "residents_per_grid", "grid_workers_per_grid",
+                  "grid_worker_hours", "initial_trust", "demand_factor", "travel_hours")
+
+
+def _fallback(sc: "Scenario", name: str):
+    pop = sc.population
+    return {"grids": pop.grids_per_community, "grid_workers_per_grid": sc.staffing.grid_workers_per_grid,
+            "grid_worker_hours": sc.staffing.grid_worker_hours, "initial_trust": sc.residents.initial_trust,
+            "demand_factor": 1.0, "travel_hours": 0.0}.get(name, getattr(pop, name, None))
+
+
+def mix_sequence(mix: dict[str, float], n: int) -> list[str]:
+    """`n` community kinds in proportion to the weights, spread evenly (the kind furthest below its
+    share comes next; ties in the order given): the same list for the same mix, every time."""
+    total = sum(mix.values())
+    counts = {k: 0 for k in mix}
+    out = []
+    for i in range(n):
+        k = max(mix, key=lambda k: (mix[k] / total * (i + 1) - counts[k]))
+        counts[k] += 1
+        out.append(k)
+    return out
+
+
+def resolved_communities(sc: "Scenario") -> list[Community]:
+    """The scenario's communities, every field resolved: listed ones, generated from a mix of kinds, or
+    `subdistricts × communities_per_subdistrict` alike."""
+    pop = sc.population
+    if pop.communities:
+        specs = pop.communities
+    else:
+        n, per = sc.n_communities, pop.communities_per_subdistrict
+        kinds = mix_sequence(pop.mix, n) if pop.mix else [None] * n
+        specs = [CommunitySpec(kind=k, subdistrict=i // per) for i, k in enumerate(kinds)]
+    out = []
+    for i, spec in enumerate(specs):
+        kind = pop.community_kinds.get(spec.kind) if spec.kind else None
+        values = {}
+        for f in PROFILE_FIELDS:
+            v = getattr(spec, f)
+            if v is None and kind is not None:
+                v = getattr(kind, f)
+            values[f] = _fallback(sc, f) if v is None else v
+        out.append(Community(index=i, name=spec.name or f"community {i}", kind=spec.kind or "",
+                             subdistrict=spec.subdistrict, polygon=tuple(map(tuple, spec.polygon)) if spec.polygon else None,
+                             **values))
+    return out
 
 
 def _check_communities(comms, n, where):
@@ -485,7 +692,7 @@ def param_table(scenario: Scenario | None = None) -> list[ParamInfo]:
             elif isinstance(value, dict) and value and all(isinstance(v, BaseModel) for v in value.values()):
                 for key, sub in value.items():
                     walk(sub, f"{path}.{key}.")
-            elif isinstance(value, (bool, int, float)) or (isinstance(value, str) and name not in ("name", "description")):
+            elif isinstance(value, (bool, int, float)) or (isinstance(value, str) and name not in ("name", "description", "source")):
                 extra = field.json_schema_extra or {}
                 lo, hi = _field_bounds(field)
                 typ = extra.get("typical")
@@ -779,5 +986,6 @@ def _bounds_at(loc: tuple):
 __all__ = [
     "Scenario", "ScenarioError", "ParamInfo", "LOCAL_PATHS", "load_scenario", "build_scenario", "with_changes",
     "param_table", "param_index", "check_path", "closest_path", "get_path", "parse_overrides", "scenario_yaml",
-    "shipped_scenarios", "scenario_data", "SCENARIO_DIR", "resolve_scenario_file", "CategorySpec", "DepartmentSpec", "ChannelSpec", "Change", "Shock",
+    "shipped_scenarios", "scenario_data", "SCENARIO_DIR", "resolve_scenario_file", "Community", "CommunitySpec",
+    "resolved_communities", "CategorySpec", "DepartmentSpec", "ChannelSpec", "Change", "Shock",
 ]

@@ -51,49 +51,189 @@ class GridTeams:
 
 
 class Departments:
-    """The line departments (the 条) of every run: staff, daily capacity, membership of the shared
-    platform, and the work credit they spend on their queues."""
+    """The line departments (the 条). Every subdistrict of every run is served by its own team of each
+    department (batch-wide index: (run × subdistricts + subdistrict) × departments + department).
 
-    def __init__(self, names: list[str], n_runs: int, residents_per_run: int):
+    A team is a multi-server queue: its staff are case handlers (`servers`: the staff rounded up, each
+    working staff/servers of the team's daily hours, so a team of 0.3 staff is one handler working a
+    third of the day). A handler takes the waiting case of highest priority that has arrived (first
+    come first served, or earliest deadline first on the shared platform); a case keeps it busy for the
+    work it needs divided by the handler's hours per day. The hours are spread over the day (a fluid
+    approximation of the working day), so with exponential work the team is an M/M/c queue.
+    """
+
+    def __init__(self, names: list[str], n_runs: int, layout):
         self.names = list(names)
-        self.per_run = len(names)
+        self.per_subdistrict = D = len(names)
+        S = layout.n_subdistricts
+        self.per_run = S * D
         self.n_runs = n_runs
-        self.n = self.per_run * n_runs
-        self.residents_per_run = residents_per_run
-        self.credit = np.zeros(self.n)
+        self.n = n_runs * S * D
+        self.local = np.tile(np.arange(D), n_runs * S)          # which department
+        self.run = np.repeat(np.arange(n_runs), S * D)
+        self.subdistrict = np.repeat(np.arange(n_runs * S), D)   # batch-wide subdistrict it serves
+        self.residents_served = np.tile(np.repeat(layout.subdistrict_size, D), n_runs).astype(float)
         self.joined = np.zeros(self.n, dtype=bool)
         self.staff = np.zeros(self.n)
-        self.capacity = np.zeros(self.n)
+        self.servers = np.zeros(self.n, dtype=np.int64)
+        self.speed = np.zeros(self.n)                 # work-hours a handler does per calendar day
+        self.free = np.full((self.n, 1), np.inf)      # when each handler is next free (inf: no such handler)
+
+    def team(self, run_subdistrict: np.ndarray, department: np.ndarray) -> np.ndarray:
+        """Batch-wide team index of a department serving a (batch-wide) subdistrict."""
+        return run_subdistrict * self.per_subdistrict + department
 
     def derive(self, sc, levers) -> None:
-        """Staff, capacity and platform membership from the parameters and the levers."""
+        """Staff, handlers, hours and platform membership from the parameters and the levers."""
         specs = list(sc.staffing.departments.values())
-        n_join = int(round(sc.policies.share_joined * self.per_run))
+        n_join = int(round(sc.policies.share_joined * self.per_subdistrict))
         joined = np.array([k < n_join or d.joined for k, d in enumerate(specs)])   # largest first
-        staff = np.array([d.staff_per_10k for d in specs]) * self.residents_per_run / 10_000
-        # turning up when whistled takes a share of every department's time (where whistle-and-report is used)
-        overhead = sc.policies.whistle_overhead if levers.local["policies.whistle_and_report"].any() else 0.0
-        capacity = staff * np.array([d.service_rate for d in specs]) * (1 - overhead)
-        self.joined, self.staff, self.capacity = (np.tile(x, self.n_runs) for x in (joined, staff, capacity))
+        self.joined = joined[self.local]
+        self.staff = np.array([d.staff_per_10k for d in specs])[self.local] * self.residents_served / 10_000
+        self.servers = np.ceil(self.staff - 1e-9).astype(np.int64)
+        self.speed = np.divide(sc.staffing.department_hours * self.staff, self.servers,
+                               out=np.zeros(self.n), where=self.servers > 0)
+        c = max(1, int(self.servers.max()))
+        free = np.full((self.n, c), np.inf)
+        old = self.free
+        k = min(c, old.shape[1])
+        free[:, :k] = old[:, :k]
+        exists = np.arange(c)[None, :] < self.servers[:, None]
+        # a handler who joins starts free now; one who leaves takes no more cases
+        free = np.where(exists, np.where(np.isinf(free), -np.inf, free), np.inf)
+        self.free = free
 
-    def serve(self, cand: np.ndarray, dept: np.ndarray, key: np.ndarray, work: np.ndarray) -> np.ndarray:
-        """Which candidate visits each department completes today, within its credit.
+    @property
+    def capacity_hours(self) -> np.ndarray:
+        """Work-hours a team does per day at its normal hours."""
+        return self.servers * self.speed
 
-        `cand` indexes the case table; the candidates are ordered by (department, priority key, row) and
-        served while the cumulative work stays within the department's credit.
+    def open_day(self, t: float) -> None:
+        """No handler starts a case before the day begins (a missing handler stays at +inf)."""
+        np.maximum(self.free, t, out=self.free)
+
+    def occupy(self, team: np.ndarray, hours: np.ndarray, at: float) -> None:
+        """Work that is not a case (turning up when whistled, a false alarm, a risk visit) takes the
+        team's first free handler for `hours` from `at`."""
+        if team.size == 0:
+            return
+        extra = np.bincount(team, weights=hours, minlength=self.n)
+        busy = np.flatnonzero((extra > 0) & (self.servers > 0))
+        srv = self.free[busy].argmin(axis=1)
+        self.free[busy, srv] = np.maximum(self.free[busy, srv], at) + extra[busy] / self.speed[busy]
+
+    def start_services(self, team: np.ndarray, avail: np.ndarray, key: np.ndarray, work: np.ndarray,
+                       speed: np.ndarray, t_end: float, fifo: np.ndarray):
+        """Handlers take waiting cases until `t_end`.
+
+        Event by event, a team's first free handler takes the highest-priority case (lowest `key`) that
+        has arrived by then or, if none has, the next to arrive. The events of all teams are processed
+        in rounds: each round, every team with work left takes its next case. A team serving first come
+        first served (`fifo[team]`) takes several in one round: its k-th free handler takes the k-th
+        case in arrival order, as long as no handler given a case earlier in the round would be free
+        again before it (then that handler, not the k-th, would be next). Returns the indices (into the
+        inputs) of the cases started, their start times and handlers; the handlers' free times are
+        updated.
         """
-        if cand.size == 0:
-            return cand
-        order = np.lexsort((cand, key, dept))
-        d = dept[order]
-        w = work[order]
-        cum = w.cumsum()
-        before = cum - w          # work ahead of each visit, nondecreasing
-        first = np.empty(d.size, bool)
-        first[0] = True
-        np.not_equal(d[1:], d[:-1], out=first[1:])
-        # work ahead of the department's first visit, carried along its visits
-        base = np.maximum.accumulate(np.where(first, before, 0.0))
-        within = (cum - base) <= self.credit[d] + 1e-9
-        np.subtract.at(self.credit, d[within], w[within])
-        return cand[order[within]]
+        n = team.size
+        none = np.empty(0, dtype=np.int64)
+        if n == 0:
+            return none, np.empty(0), none
+        order = np.lexsort((np.arange(n), key, team))
+        T, A, W = team[order], avail[order], work[order]
+        free, servers = self.free, self.servers
+        all_fifo = bool(fifo[T].all())
+        rem = np.arange(n)
+        picked, starts, handlers = [], [], []
+        while rem.size:
+            d = T[rem]
+            first = _firsts(d)
+            heads = first.nonzero()[0]
+            seg = first.cumsum() - 1
+            teams = d[heads]
+            k = teams.size
+            by_free = free[teams].argsort(axis=1, kind="stable")
+            f_sorted = free[teams[:, None], by_free]
+            tau = f_sorted[:, 0]
+            a = A[rem]
+            # The case each team's first free handler takes: the first in priority order that has
+            # arrived by then or, where none has, the next to arrive. First come first served, that is
+            # the team's first waiting case.
+            choice = heads.copy()
+            if not all_fifo:
+                self._choose_by_priority(choice, ~fifo[teams], a, tau, seg, heads)
+            # First come first served: the j-th free handler takes the j-th case (see above).
+            rank = np.arange(rem.size) - heads[seg]
+            batch = np.minimum(servers[teams], np.diff(heads, append=rem.size))
+            if not all_fifo:
+                batch[~fifo[teams]] = 1
+            width = int(batch.max())
+            cases = np.full((k, width), -1)
+            cases[:, 0] = choice
+            more = ((rank > 0) & (rank < batch[seg])).nonzero()[0]
+            cases[seg[more], rank[more]] = more
+            has = cases >= 0
+            pos = np.where(has, cases, 0)
+            f = f_sorted[:, :width] if f_sorted.shape[1] >= width else np.pad(f_sorted, ((0, 0), (0, width - f_sorted.shape[1])),
+                                                                               constant_values=np.inf)
+            start = np.maximum(f, a[pos])
+            end = start + W[rem[pos]] / speed[teams][:, None]
+            # valid while it starts today and no handler given a case earlier in the round is free again first
+            ok = has & (start < t_end)
+            if width > 1:
+                earlier_end = np.minimum.accumulate(end, axis=1)
+                ok[:, 1:] &= f[:, 1:] <= earlier_end[:, :-1]
+                ok = np.logical_and.accumulate(ok, axis=1)
+            if not ok.any():
+                break
+            row, col = ok.nonzero()
+            got = cases[row, col]
+            srv = by_free[row, col]
+            free[teams[row], srv] = end[row, col]
+            picked.append(rem[got])
+            starts.append(start[row, col])
+            handlers.append(srv)
+            # drop the started cases, and every case of a team that starts nothing more today
+            keep = ok[:, 0][seg]
+            keep[got] = False
+            rem = rem[keep]
+        if not picked:
+            return none, np.empty(0), none
+        return order[np.concatenate(picked)], np.concatenate(starts), np.concatenate(handlers)
+
+    @staticmethod
+    def _choose_by_priority(choice, teams_mask, a, tau, seg, heads) -> None:
+        """For the teams of `teams_mask` (not first come first served): the first waiting case in priority
+        order that has arrived by `tau`, else the next to arrive (sets `choice`, positions in `a`)."""
+        arrived = a <= tau[seg]
+        e = (arrived & teams_mask[seg]).nonzero()[0]
+        got = np.zeros(teams_mask.size, bool)
+        if e.size:
+            se = seg[e]
+            lead = _firsts(se)
+            choice[se[lead]] = e[lead]
+            got[se[lead]] = True
+        wait = teams_mask & ~got
+        if wait.any():
+            seg_min = np.minimum.reduceat(a, heads)
+            m = ((a == seg_min[seg]) & wait[seg]).nonzero()[0]
+            sm = seg[m]
+            lead = _firsts(sm)
+            choice[sm[lead]] = m[lead]
+
+    def release(self, team: np.ndarray, server: np.ndarray, done: np.ndarray, when: np.ndarray) -> np.ndarray:
+        """Handlers of cases that ended before their work was done (escalated, fixed at the source) are
+        free from `when`, unless they already have their next case lined up; returns the handler-days
+        not spent."""
+        last = self.free[team, server] == done
+        self.free[team[last], server[last]] = when[last]
+        return np.where(last, done - when, 0.0)
+
+
+def _firsts(x: np.ndarray) -> np.ndarray:
+    """Mask of the first element of each run of equal values in `x`."""
+    out = np.empty(x.size, bool)
+    if x.size:
+        out[0] = True
+        np.not_equal(x[1:], x[:-1], out=out[1:])
+    return out

@@ -35,7 +35,7 @@ def tiny_scenario(residents: int = 10, **sections) -> Scenario:
         "network": {"neighbours": 2, "rewire": 0.0, "cross_grid_share": 0.0},
         "demand": {"categories": {"dispute": {"share": 1.0, "departments": ["office"], "severity": 0.5,
                                               "deadline_days": 7.0, "settle_on_spot": True}}},
-        "staffing": {"departments": {"office": {"staff_per_10k": 100.0, "service_rate": 10.0}}},
+        "staffing": {"departments": {"office": {"staff_per_10k": 1000.0}}},
         "run": {"steps": 30, "replications": 1},
     }
     for key, value in sections.items():

@@ -2,7 +2,9 @@
 
 Each claim compares two shipped scenarios over R seeded replications with common random numbers
 (replication k of both uses the same seed). A claim holds when the 95% t-interval of the paired
-differences excludes zero in the claimed direction. R = 8 replications of a 8,000-resident year.
+differences excludes zero in the claimed direction. The claims are tested at three sizes: the default
+(8,000 residents, R = 8), a small district of 600-resident grids (3,600 residents, R = 20: the 60+
+gaps are noisier there, so more replications) and a larger one (30,000 residents, R = 6).
 The claims' failure modes (few departments joined; a platform in a small community) are tested too.
 """
 
@@ -20,15 +22,24 @@ R = 8
 SEED = 20261122
 
 
+# Sizes (population overrides) and their replications.
+SMALL = (("population.communities_per_subdistrict", 2), ("population.grids_per_community", 3),
+         ("population.residents_per_grid", 600))
+LARGE = (("population.communities_per_subdistrict", 6), ("population.grids_per_community", 5),
+         ("population.residents_per_grid", 1000))
+SIZES = {"default": ((), R), "3600": (SMALL, 20), "30k": (LARGE, 6)}
+
+
 @lru_cache(maxsize=None)
-def runs(name: str, overrides: tuple = ()):
+def runs(name: str, overrides: tuple = (), reps: int = R):
     sc = load_scenario(f"{name}.yaml", dict(overrides))
-    return summary_frame(run_replications(sc, R, SEED), name)
+    return summary_frame(run_replications(sc, reps, SEED), name)
 
 
-def diff(metric: str, base: str, other: str, base_over: tuple = (), other_over: tuple = ()):
-    a = runs(base, base_over)
-    b = runs(other, other_over)
+def diff(metric: str, base: str, other: str, base_over: tuple = (), other_over: tuple = (), size: str = "default"):
+    over, reps = SIZES[size]
+    a = runs(base, over + base_over, reps)
+    b = runs(other, over + other_over, reps)
     assert (a["seed"].to_numpy() == b["seed"].to_numpy()).all()   # paired by seed
     return mean_ci(b[metric].to_numpy() - a[metric].to_numpy())
 
@@ -91,26 +102,44 @@ def test_whistle_and_report_shortens_cases_that_would_bounce():
 
 
 # 4. Moving reporting online without offline alternatives widens the gap between the elderly and
-#    others; elder-friendly channels narrow it.
-def test_app_first_widens_the_elderly_gap():
-    assert_higher("gap_days_60plus", "baseline", "app_first")
-    assert_higher("gap_satisfaction_60plus", "baseline", "app_first")
+#    others, in time to resolution (from need) and in satisfaction; elder-friendly channels narrow both.
+@pytest.mark.parametrize("size", ["default", "3600", "30k"])
+def test_app_first_widens_the_elderly_gap(size):
+    assert_higher("gap_days_60plus", "baseline", "app_first", size=size)
+    assert_higher("gap_satisfaction_60plus", "baseline", "app_first", size=size)
+    assert_higher("silent_share_60plus", "baseline", "app_first", size=size)
+
+
+@pytest.mark.parametrize("size", ["default", "3600", "30k"])
+def test_elder_friendly_channels_narrow_the_gap(size):
+    assert_lower("gap_days_60plus", "app_first", "elder_friendly", size=size)
+    assert_lower("gap_satisfaction_60plus", "app_first", "elder_friendly", size=size)
+    assert_lower("silent_share_60plus", "app_first", "elder_friendly", size=size)
+
+
+def test_resolution_among_all_problems_counts_the_silent():
+    """Selection: app-first leaves more problems of residents aged 60+ unreported, and the resolution
+    rate among known cases (what an administration sees) flatters it against the resolution among all
+    problems that arose (what residents experience): its gain over baseline is larger among known cases.
+    (Among all problems app-first may still resolve more overall: the app's detail helps the majority
+    who can use it.)"""
     assert_higher("silent_share_60plus", "baseline", "app_first")
-
-
-def test_elder_friendly_channels_narrow_the_gap():
-    assert_lower("gap_days_60plus", "app_first", "elder_friendly")
-    assert_lower("gap_satisfaction_60plus", "app_first", "elder_friendly")
-    assert_lower("silent_share_60plus", "app_first", "elder_friendly")
+    a, b = runs("baseline"), runs("app_first")
+    flattery = (b["resolution_rate"] - b["resolution_rate_all"]) - (a["resolution_rate"] - a["resolution_rate_all"])
+    mean, lo, hi = mean_ci(flattery.to_numpy())
+    assert lo > 0, f"known-case flattery of app_first {mean:+.4g} [{lo:+.4g}, {hi:+.4g}] is not above 0"
 
 
 # 5. Early warning on shared data reduces incidents, at the price of platform cost and privacy risk.
-NO_WARNING = (("policies.early_warning", False),)
+NO_WARNING = (("policies.early_warning", False), ("policies.risk_prediction", False))
 
 
-def test_early_warning_reduces_incidents_at_a_cost():
-    assert_lower("escalations", "proactive_early_warning", "proactive_early_warning", base_over=NO_WARNING)
-    assert_higher("total_cost", "proactive_early_warning", "proactive_early_warning", base_over=NO_WARNING)
+@pytest.mark.parametrize("size", ["default", "3600", "30k"])
+def test_early_warning_reduces_incidents_at_a_cost(size):
+    assert_lower("escalations", "proactive_early_warning", "proactive_early_warning", base_over=NO_WARNING,
+                 size=size)
+    assert_higher("platform_cost", "proactive_early_warning", "proactive_early_warning", base_over=NO_WARNING,
+                  size=size)
 
 
 def test_early_warning_needs_shared_data_which_carries_privacy_risk():
@@ -118,6 +147,20 @@ def test_early_warning_needs_shared_data_which_carries_privacy_risk():
     base = GovernanceModel(load_scenario("baseline.yaml"), seed=1)
     warn = GovernanceModel(load_scenario("proactive_early_warning.yaml"), seed=1)
     assert base.privacy.leak_probability == 0 < warn.privacy.leak_probability
+
+
+# The other claims hold at the small and large sizes too.
+@pytest.mark.parametrize("size", ["3600", "30k"])
+def test_claims_hold_at_other_sizes(size):
+    assert_lower("multi_dept_days", "baseline", "data_sharing_all", size=size)
+    assert_lower("duplicate_work", "baseline", "data_sharing_all", size=size)
+    assert_higher("found_before_report", "baseline", "staffing_increase", size=size)
+    assert_lower("escalations", "baseline", "staffing_increase", size=size)
+    assert_lower("found_before_report", "baseline", "staffing_cut", size=size)
+    assert_lower("multi_dept_days", "baseline", "whistle_and_report", size=size)
+    assert_lower("bounces", "baseline", "whistle_and_report", size=size)
+    assert_lower("satisfaction", "baseline", "staffing_cut", size=size)
+    assert_higher("trust", "baseline", "staffing_increase", size=size)
 
 
 # 6. Satisfaction and trust follow how residents and their neighbours were served.
@@ -162,3 +205,83 @@ def test_baseline_reproduces_published_pre_reform_figures(name):
     assert 0.8 <= m["hotline_share"] <= 0.95
     assert abs(m["resolution_rate"] - 0.53) < 0.1
     assert abs(m["satisfaction_rate"] - 0.65) < 0.1
+
+
+# Districts that differ: communities of different kinds (old inner city, estate, urban village, rural
+# village). Their departments are the subdistrict's and shared, so outcomes differ between them by a
+# few percent, less than a year's noise in a grid of a few hundred problems: the claim is tested over
+# two years and R = 24 (measured: Gini of days across communities +0.011 ± 0.003, of resolution among
+# all problems across communities +0.005 ± 0.002). Across grids the difference is smaller than the
+# grid-level noise and its sign is not robust (+0.003 [−0.002, +0.008] with these seeds): not claimed.
+IDENTICAL = (("population.communities_per_subdistrict", 4),)   # baseline: four identical communities
+SIZES["het"] = ((("run.steps", 730),), 24)
+
+
+@pytest.mark.parametrize("metric", ["gini_community_days", "gini_community_resolution"])
+def test_heterogeneous_communities_are_less_equal_than_identical_ones(metric):
+    assert_higher(metric, "baseline", "mixed_district", base_over=IDENTICAL, size="het")
+
+
+def test_the_urban_village_is_least_satisfied_and_escalates_most():
+    """In mixed_district, the urban village (trust 0.50, one grid worker for a dense population) has
+    lower satisfaction among all its residents and more escalations per resident than the commodity
+    estate, paired by seed over R replications."""
+    from sim.model import GovernanceModel
+    sc = load_scenario("mixed_district.yaml")
+    m = GovernanceModel(sc, seeds=[SEED + k for k in range(R)])
+    m.run()
+    frames = [m.community_frame(r).set_index("kind") for r in range(R)]
+    sat = np.array([f.loc["urban_village", "satisfaction_all"] - f.loc["commodity_estate", "satisfaction_all"]
+                    for f in frames])
+    esc = np.array([f.loc["urban_village", "escalated"] / f.loc["urban_village", "residents"]
+                    - f.loc["commodity_estate", "escalated"] / f.loc["commodity_estate", "residents"] for f in frames])
+    mean, lo, hi = mean_ci(sat)
+    assert hi < 0, f"urban village − estate satisfaction {mean:+.4g} [{lo:+.4g}, {hi:+.4g}]"
+    mean, lo, hi = mean_ci(esc)
+    assert lo > 0, f"urban village − estate escalations per resident {mean:+.4g} [{lo:+.4g}, {hi:+.4g}]"
+
+
+def _pilot(lever: str, communities):
+    """data_sharing_all with no community on the platform, and `lever` switched on from day 0 in the
+    given communities (None: all), in a district of two subdistricts of two communities."""
+    from sim.scenario import build_scenario
+    size = {"population.subdistricts": 2, "population.communities_per_subdistrict": 2,
+            "population.grids_per_community": 2, "population.residents_per_grid": 800,
+            "policies.on_platform": False}
+    data = load_scenario("data_sharing_all.yaml", size).model_dump()
+    if communities != []:
+        data["timeline"] = [{"day": 0, "set": {lever: True}, "communities": communities}]
+    return build_scenario(data)
+
+
+@pytest.mark.parametrize("lever", ["policies.whistle_and_report", "policies.on_platform"])
+def test_a_one_community_pilot_costs_only_where_it_is_used(lever):
+    """A pilot in community 0 leaves every other community's capacity as it was (grid workers and
+    department hours a day) and its overheads are paid where the lever is used: whistle turn-outs
+    happen only for the pilot's cases (fewer than in a district-wide roll-out), and the platform costs a
+    quarter of the district-wide platform when it serves one community of four equal ones."""
+    from sim.model import GovernanceModel
+    models = {}
+    for key, comms in (("none", []), ("pilot", [0]), ("all", None)):
+        m = GovernanceModel(_pilot(lever, comms), seeds=[SEED + k for k in range(4)])
+        m.run(180)
+        models[key] = m
+    none, pilot, every = models["none"], models["pilot"], models["all"]
+    for m in (pilot, every):
+        for run in range(4):
+            assert np.array_equal(m.department_frame(run)["capacity_hours_per_day"],
+                                  none.department_frame(run)["capacity_hours_per_day"])
+            assert np.array_equal(m.grid_frame(run)["grid_workers"], none.grid_frame(run)["grid_workers"])
+    if lever == "policies.whistle_and_report":
+        w = {k: m.ledger.total("whistles").sum() for k, m in models.items()}
+        assert w["none"] == 0 < w["pilot"] < w["all"]
+    else:
+        cost = {k: (m.ledger.cost_parts["platform"] + m.ledger.cost_parts["features"]).sum() for k, m in models.items()}
+        assert cost["none"] == 0 < cost["pilot"]
+        assert cost["pilot"] == pytest.approx(cost["all"] / 4, rel=1e-9)
+
+
+def test_medians_come_from_actual_times_not_day_bins():
+    f = runs("baseline")
+    assert not np.allclose(f["median_days"], np.round(f["median_days"]))
+    assert not np.allclose(f["p90_days"], np.round(f["p90_days"]))

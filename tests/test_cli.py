@@ -157,6 +157,8 @@ def test_every_output_column_is_documented(scen):
     assert output.undocumented_columns(tables.grids, output.GRID_DOC) == []
     assert output.undocumented_columns(tables.departments, output.DEPARTMENT_DOC) == []
     assert output.undocumented_columns(tables.summary_table, output.SUMMARY_TABLE_DOC) == []
+    assert output.undocumented_columns(tables.communities, output.COMMUNITY_DOC) == []
+    assert output.undocumented_columns(tables.perspectives, output.PERSPECTIVE_DOC) == []
 
 
 def test_identical_seeds_give_identical_files(invoke, scen, tmp_path):

@@ -207,7 +207,7 @@ def test_all_numeric_expands_every_numeric_parameter():
     paths = exp.factor_paths
     assert not any(p.startswith("run.") for p in paths)
     assert "population.subdistricts" not in paths and "population.communities_per_subdistrict" not in paths
-    assert "demand.categories.market.share" in paths and "staffing.departments.health.service_rate" in paths
+    assert "demand.categories.market.share" in paths and "staffing.departments.health.staff_per_10k" in paths
     f = {f.path: f for f in exp.factors}
     assert f["network.neighbours"].step == 2
     assert (f["policies.patrol_intensity"].lower, f["policies.patrol_intensity"].upper) == (0.1, 0.6)  # typical

@@ -9,7 +9,8 @@ from sim.mechanisms.handling import Handling
 from sim.mechanisms.patrol import Patrol
 from sim.mechanisms.privacy import Privacy
 from sim.mechanisms.reporting import Reporting
+from sim.mechanisms.risk import RiskPrediction
 from sim.mechanisms.routing import Routing
 
-__all__ = ["Arising", "Reporting", "Patrol", "Routing", "EarlyWarning", "Handling", "Escalation", "Experience",
+__all__ = ["Arising", "Reporting", "Patrol", "Routing", "EarlyWarning", "RiskPrediction", "Handling", "Escalation", "Experience",
            "Privacy", "Costs"]

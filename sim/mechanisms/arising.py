@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.cases import N_UNIFORMS, U_DISCOVER, U_FIX, U_MULTI, U_ROUTE, U_THRESHOLD, U_DELAY
+from sim.cases import (N_UNIFORMS, U_DISCOVER, U_FIX, U_MULTI, U_RISK, U_ROUTE, U_SECOND, U_SERVICE, U_SETTLE,
+                       U_THRESHOLD)
 from sim.mechanisms.base import Mechanism
 from sim.population import starts
 
@@ -29,7 +30,8 @@ class Arising(Mechanism):
         self.shared_share = min(1.0, d.duplicate_share / ((m - 1) * (1 - d.duplicate_share))) if d.duplicate_share > 0 else 0.0
         cause_rate = d.problems_per_resident_year / 365.0 / (1 + self.shared_share * (m - 1))
         layout = self.model.layout
-        self.base_rate = (layout.community_size[:, None] * cause_rate) * self.model.categories.prob[None, :]
+        self.base_rate = ((layout.community_size * layout.community_demand)[:, None] * cause_rate) \
+            * self.model.categories.prob[None, :]
         self._rate = {}   # expected causes (community × category) by the set of shocks active
         self.community_start = starts(layout.community_size)
         self.building_start = starts(layout.building_size)
@@ -56,34 +58,37 @@ class Arising(Mechanism):
         res_of = model.residents
         lam = self.rate(t)
         m = d.shared_cause_size
-        community_start, building_start = self.community_start, self.building_start
-        N, B = layout.n_residents, layout.n_buildings
-        parts = []
-        for r, rng in enumerate(self.rngs):
-            counts = rng.poisson(lam)
-            # (community, category) of each new cause, in row-major order of the count matrix
-            comm, cat = np.divmod(np.arange(counts.size).repeat(counts.ravel()), counts.shape[1])
-            k = comm.size
-            res = community_start[comm] + rng.integers(0, layout.community_size[comm], size=k) + r * N
-            born = t + rng.random(k)
-            shared = rng.random(k) < self.shared_share
-            more = rng.poisson(m - 2, size=k)   # a shared cause reaches 1 + more further neighbours
-            u = rng.random((k, N_UNIFORMS))
-            cause = np.full(k, -1, dtype=np.int64)
-            if shared.any():
-                idx = shared.nonzero()[0]
-                cause[idx] = causes.n + np.arange(idx.size)
-                building = res_of.building[res[idx]]
-                causes.append(idx.size, cat=cat[idx], building=building)
-                n_hits = more[idx] + 1
-                hb = np.repeat(building, n_hits)
-                when = np.repeat(born[idx], n_hits) + rng.exponential(d.shared_cause_spread_days, size=hb.size)
-                local_b = hb - r * B
-                who = building_start[local_b] + rng.integers(0, layout.building_size[local_b]) + r * N
-                hits.append(hb.size, cause=np.repeat(cause[idx], n_hits), time=when, res=who,
-                            u=rng.random((hb.size, N_UNIFORMS)))
-            parts.append((res, cat, born, cause, u))
-        res, cat, born, cause, u = (np.concatenate(x) for x in zip(*parts)) if len(parts) > 1 else parts[0]
+        N, B, R = layout.n_residents, layout.n_buildings, len(self.rngs)
+        # each run draws from its own stream: how many causes arise, and the uniforms of each
+        counts = np.stack([rng.poisson(lam) for rng in self.rngs])      # (run, community, category)
+        per_run = counts.reshape(R, -1).sum(axis=1)
+        U = np.concatenate([rng.random((k, N_UNIFORMS + 3)) for rng, k in zip(self.rngs, per_run)])
+        cell = np.arange(counts.size).repeat(counts.ravel())
+        run, rest = np.divmod(cell, lam.size)
+        comm, cat = np.divmod(rest, lam.shape[1])
+        u, u_pick, u_born, u_shared = U[:, :N_UNIFORMS], U[:, -3], U[:, -2], U[:, -1]
+        res = self.community_start[comm] + (u_pick * layout.community_size[comm]).astype(np.int64) + run * N
+        born = t + u_born
+        cause = np.full(res.size, -1, dtype=np.int64)
+        shared = (u_shared < self.shared_share).nonzero()[0]
+        if shared.size:
+            # a shared cause reaches 1 + Poisson(size − 2) further neighbours of its building over the
+            # next days, each drawn (with the uniforms of the problem it will be) now
+            cause[shared] = causes.n + np.arange(shared.size)
+            building = res_of.building[res[shared]]
+            causes.append(shared.size, cat=cat[shared], building=building, subdistrict=res_of.subdistrict[res[shared]])
+            sr = run[shared]
+            n_sh = np.bincount(sr, minlength=R)
+            more = np.concatenate([rng.poisson(m - 2, size=k) for rng, k in zip(self.rngs, n_sh)])
+            n_hits = more + 1
+            n_hr = np.bincount(sr, weights=n_hits, minlength=R).astype(np.int64)
+            H = np.concatenate([rng.random((k, N_UNIFORMS + 2)) for rng, k in zip(self.rngs, n_hr)])
+            hb = np.repeat(building, n_hits)
+            local_b = hb % B
+            when = np.repeat(born[shared], n_hits) - d.shared_cause_spread_days * np.log1p(-H[:, -1])
+            who = self.building_start[local_b] + (H[:, -2] * layout.building_size[local_b]).astype(np.int64) \
+                + (hb // B) * N
+            hits.append(hb.size, cause=np.repeat(cause[shared], n_hits), time=when, res=who, u=H[:, :N_UNIFORMS])
         # further hits of shared causes due today, unless their cause has been fixed meanwhile
         due = hits.time < t + 1
         if due.any():
@@ -110,14 +115,15 @@ class Arising(Mechanism):
         cats, d = model.categories, model.params.demand
         run = model.residents.run[res]
         model.ledger.count("problems", run)
-        D = model.departments.per_run
+        D = model.departments.per_subdistrict
+        team = model.residents.subdistrict[res] * D          # the first team of the resident's subdistrict
         second = np.full(n, -1, dtype=np.int64)
         multi = u[:, U_MULTI] < d.multi_department_share
         if multi.any():
-            # the second department among the category's others, chosen with the fix uniform
+            # the second department among the category's others
             cm = cat[multi]
             n_others = cats.n_second[cm]
-            second[multi] = cats.second_of[cm, (u[multi, U_FIX] * n_others).astype(int) % n_others] + run[multi] * D
+            second[multi] = team[multi] + cats.second_of[cm, (u[multi, U_SECOND] * n_others).astype(int) % n_others]
         spread = d.escalation_threshold_spread
         cases = model.cases
         n0 = cases.n
@@ -125,8 +131,8 @@ class Arising(Mechanism):
                      born=born, sev0=cats.severity[cat],
                      disc_clock=-np.log1p(-u[:, U_DISCOVER]),
                      thresh=(1 - spread) + 2 * spread * u[:, U_THRESHOLD],
-                     u_route=u[:, U_ROUTE], u_fix=u[:, U_FIX],
-                     u_settle=u[:, U_DELAY],   # the report-delay uniform: only unreported problems are settled on patrol
-                     primary=cats.primary[cat] + run * D, second=second, deadline=cats.deadline[cat])
+                     u_route=u[:, U_ROUTE], u_fix=u[:, U_FIX], u_settle=u[:, U_SETTLE], u_risk=u[:, U_RISK],
+                     primary=team + cats.primary[cat], second=second, deadline=cats.deadline[cat],
+                     work=model.visit_work(cat, u[:, U_SERVICE], res))
         model.next_pid += n
         model.reporting.decide(np.arange(n0, n0 + n), u)

@@ -2,7 +2,7 @@
 
 When the platform's early warning is on and departments share data, a cause with
 `early_warning_threshold` filed cases on the platform is acted on by its primary department (at the cost
-of a visit): the cause is fixed, its cases close resolved and its unreported problems are found and
+of `warning_action_hours` of work): the cause is fixed, its cases close resolved and its unreported problems are found and
 settled before more neighbours are hit. False alarms, drawn per grid every day, take department time.
 """
 
@@ -27,19 +27,18 @@ class EarlyWarning(Mechanism):
         false_alarms = np.array([rng.poisson(pol.false_alarm_rate, G).sum() for rng in self.rngs])
         if not pol.early_warning or not depts.joined.any():
             return
-        D = depts.per_run
         for r, rng in enumerate(self.rngs):
             if false_alarms[r]:
-                on = depts.joined[r * D:(r + 1) * D].nonzero()[0] + r * D
-                hit = on[rng.integers(0, on.size, false_alarms[r])]
-                np.subtract.at(depts.credit, hit, pol.false_alarm_cost)
+                on = np.flatnonzero(depts.joined & (depts.run == r) & (depts.servers > 0))
+                if on.size:
+                    hit = on[rng.integers(0, on.size, false_alarms[r])]
+                    model.handling.occupy(hit, np.full(hit.size, pol.false_alarm_hours), t)
         model.ledger.count_per_run("false_alarms", false_alarms)
         causes = model.causes
         warn = ((causes.filed >= pol.early_warning_threshold) & ~causes.fixed).nonzero()[0]
         if warn.size == 0:
             return
-        run = causes.building[warn] // model.layout.n_buildings
-        model.ledger.count("early_warnings", run)
-        lead = model.categories.primary[causes.cat[warn]] + run * D
-        np.subtract.at(depts.credit, lead, pol.warning_action_cost)
+        model.ledger.count("early_warnings", causes.subdistrict[warn] // model.layout.n_subdistricts)
+        lead = depts.team(causes.subdistrict[warn], model.categories.primary[causes.cat[warn]])
+        model.handling.occupy(lead, np.full(lead.size, pol.warning_action_hours), t)
         model.flow.fix_causes(warn, t + 1.0, on_platform=True)

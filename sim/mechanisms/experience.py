@@ -2,7 +2,10 @@
 
 When a problem finishes, its resident judges it by expectancy–disconfirmation (Van Ryzin 2004): the
 satisfaction logit rises with a real fix and with a wait shorter than expected (the category's
-deadline; residents aged 60+ expect `elder_wait_expectation` times it). The judgement moves the
+deadline; residents aged 60+ expect `elder_wait_expectation` times it). The wait is counted from when
+the problem arose, not from a report: a resident who could not report, or whose problem was never
+found, waited all the same; a problem given up on is judged unresolved after the whole wait. The
+judgement moves the
 resident's satisfaction and trust, and the trust of its neighbours by word of mouth. Every day,
 residents also exchange views on government with random neighbours (bounded confidence, Deffuant et
 al. 2000): this phase.
@@ -26,16 +29,14 @@ class Experience(Mechanism):
         r = model.params.residents
         self.expectation = np.where(model.residents.old, r.elder_wait_expectation, 1.0)
 
-    def judge(self, rows: np.ndarray, status: Status, when: float) -> None:
+    def judge(self, rows: np.ndarray, status: Status, when: np.ndarray) -> None:
         """The residents of finished problems `rows` judge the service; their neighbours hear of it."""
         model = self.model
         cases, res_set = model.cases, model.residents
         sc = model.params
         r = sc.residents
         res = cases.res[rows]
-        start = np.where(np.isfinite(cases.report_time[rows]), cases.report_time[rows], cases.file_time[rows])
-        start = np.where(np.isfinite(start), start, cases.born[rows])
-        wait = np.maximum(when - start, 0.0)
+        wait = when - cases.born[rows]
         expected = model.categories.deadline[cases.cat[rows]] * self.expectation[res]
         if status == Status.ABANDONED:
             expected = np.maximum(expected, sc.demand.patience_days * r.abandoned_expectation_share)

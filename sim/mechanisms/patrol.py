@@ -39,7 +39,7 @@ class Patrol(Mechanism):
             return
         grid = grid[hit]
         model.ledger.count("discovered", cases.run[found])
-        model.ledger.found_by_patrol(grid)
+        model.ledger.patrol_found(grid)
         cases.channel[found] = Channel.PATROL
         settle = model.categories.settle_on_spot[cases.cat[found]] & (cases.u_settle[found] < self.settle[grid])
         spot = found[settle]

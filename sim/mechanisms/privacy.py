@@ -1,6 +1,7 @@
 """Privacy: sharing data carries a risk of leaks (of personal, commercial and administrative secrets).
 
-The daily chance of a leak grows with the share of departments on the shared platform and is cut by
+The daily chance of a leak grows with the share of departments on the shared platform and of residents
+whose community uses it, and is cut by
 privacy safeguards (encryption, a negative list of data not to share, audits); a leak that becomes
 known lowers every resident's trust.
 """
@@ -17,10 +18,14 @@ class Privacy(Mechanism):
     stream = "privacy"
 
     def derive(self) -> None:
-        sc = self.model.params
+        model = self.model
+        sc = model.params
         pr = sc.privacy
-        joined = self.model.departments.joined[:self.model.departments.per_run]
-        self.leak_probability = pr.leaks_per_year / 365.0 * joined.mean() \
+        depts, layout = model.departments, model.layout
+        joined = depts.joined[:depts.per_subdistrict].mean()
+        coverage = (model.levers.local["policies.on_platform"][:layout.n_communities] * layout.community_size).sum() \
+            / layout.n_residents   # the same in every run
+        self.leak_probability = pr.leaks_per_year / 365.0 * joined * coverage \
             * (1 - pr.safeguard_effect * sc.policies.privacy_safeguards)
 
     def step(self, t: int) -> None:
