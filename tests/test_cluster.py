@@ -8,11 +8,7 @@ tasks executed by the worker processes (none in this process)."""
 
 from __future__ import annotations
 
-import os
 import signal
-import socket
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -22,72 +18,16 @@ import pytest
 pytest.importorskip("distributed")
 
 from sim.experiments import load_results, parse_experiment, run_sweep  # noqa: E402
+from sim.experiments.loopback import LoopbackCluster  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 pytestmark = [pytest.mark.timeout(300), pytest.mark.slow]
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class LoopbackCluster:
-    """`dask scheduler` and `dask worker` processes on 127.0.0.1, importing this worktree's `sim`."""
-
-    def __init__(self, workers: int = 2):
-        self.port = free_port()
-        self.address = f"tcp://127.0.0.1:{self.port}"
-        self.env = {**os.environ, "PYTHONPATH": str(REPO)}
-        self.logs = REPO / ".pytest_cache" / f"dask-{self.port}"
-        self.logs.mkdir(parents=True, exist_ok=True)
-        self.scheduler = self._start("scheduler", "--host", "127.0.0.1", "--port", str(self.port),
-                                     "--no-dashboard", name="scheduler")
-        self.workers: list[subprocess.Popen] = []
-        for k in range(workers):
-            # --no-nanny: the worker is this very process, so killing it kills the worker (no restart)
-            self.workers.append(self._start("worker", self.address, "--host", "127.0.0.1", "--nthreads", "1",
-                                            "--no-nanny", "--no-dashboard", "--name", f"w{k}", name=f"w{k}"))
-        self.wait_for(workers)
-
-    def _start(self, *args: str, name: str) -> subprocess.Popen:
-        log = open(self.logs / f"{name}.log", "w")
-        return subprocess.Popen([sys.executable, "-m", "dask", *args], cwd=REPO, env=self.env,
-                                stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-
-    def wait_for(self, n: int, timeout: float = 60) -> None:
-        from distributed import Client
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                with Client(self.address, timeout="5s") as c:
-                    c.wait_for_workers(n, timeout=max(1.0, deadline - time.monotonic()))
-                    return
-            except (OSError, TimeoutError):
-                if time.monotonic() > deadline:
-                    raise AssertionError(f"the loopback cluster did not start; logs in {self.logs}") from None
-                time.sleep(0.5)
-
-    def close(self) -> None:
-        for p in [*self.workers, self.scheduler]:
-            if p.poll() is None:
-                p.terminate()
-        for p in [*self.workers, self.scheduler]:
-            try:
-                p.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait()
-
-
 @pytest.fixture
 def cluster():
-    c = LoopbackCluster(2)
-    try:
+    with LoopbackCluster(2, log_dir=REPO / ".pytest_cache" / "dask-logs") as c:
         yield c
-    finally:
-        c.close()
 
 
 def experiment(n: int = 14):
@@ -127,7 +67,7 @@ def _sweep_on(cluster, out, *, kill_after_chunks: int | None = None):
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
             if chunks.is_dir() and len(list(chunks.glob("part-*.parquet"))) >= kill_after_chunks:
-                os.kill(cluster.workers[0].pid, signal.SIGKILL)
+                cluster.kill_worker(0)
                 killed.set()
                 return
             time.sleep(0.02)
