@@ -303,7 +303,8 @@ def run_tables(scenario: Scenario, results: Sequence[RunResult]) -> RunTables:
 
 
 def write_run(directory: Path, scenario: Scenario, results: Sequence[RunResult], *,
-              source: str | None = None, figures: bool = True, tables: RunTables | None = None) -> RunTables:
+              source: str | None = None, figures: bool = True, tables: RunTables | None = None,
+              warm_start: dict | None = None) -> RunTables:
     """Write a run directory: tables, resolved scenario, figures, README and (last) the manifest."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
@@ -324,7 +325,8 @@ def write_run(directory: Path, scenario: Scenario, results: Sequence[RunResult],
     (directory / "README.txt").write_text(run_readme(scenario, tables, files), encoding="utf-8")
     info = manifest(kind="run", scenario_name=scenario.name, source=source, seed=scenario.run.seed,
                     replications=len(results), steps=scenario.run.steps, seeds=[int(r.seed) for r in results],
-                    n_residents=scenario.n_residents, outputs=files)
+                    n_residents=scenario.n_residents, outputs=files,
+                    **({"warm_start": warm_start} if warm_start else {}))
     _write_json(directory / MANIFEST, info)
     return tables
 
@@ -423,7 +425,7 @@ def comparison_frame(base: str, summaries: Mapping[str, pd.DataFrame]) -> pd.Dat
 
 def write_comparison(directory: Path, base: str, tables: Mapping[str, RunTables], dirs: Mapping[str, str], *,
                      seed: int, steps: int, sources: Mapping[str, str] | None = None,
-                     figures: bool = True) -> pd.DataFrame:
+                     figures: bool = True, warm_start: dict | None = None) -> pd.DataFrame:
     """Write the comparison files beside the per-scenario run directories (already written)."""
     directory = Path(directory)
     comp = comparison_frame(base, {name: t.summary for name, t in tables.items()})
@@ -443,7 +445,8 @@ def write_comparison(directory: Path, base: str, tables: Mapping[str, RunTables]
     (directory / "README.txt").write_text("\n".join(readme), encoding="utf-8")
     info = manifest(kind="comparison", base=base, scenarios=list(tables), directories=dict(dirs),
                     sources=dict(sources or {}), seed=seed, steps=steps,
-                    replications=len(next(iter(tables.values())).summary), outputs=files)
+                    replications=len(next(iter(tables.values())).summary), outputs=files,
+                    **({"warm_start": warm_start} if warm_start else {}))
     _write_json(directory / MANIFEST, info)
     return comp
 

@@ -29,6 +29,7 @@ build another world (population, network, categories, departments): the error na
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import zipfile
 from importlib import metadata
@@ -224,6 +225,8 @@ def _read(path: str | Path, arrays: bool = True) -> tuple[dict, dict[str, np.nda
     path = Path(path)
     if not path.is_file():
         raise StateError(f"state file not found: '{path}'")
+    if not zipfile.is_zipfile(path):
+        raise StateError(f"'{path}' is not a govsim state file (not an .npz archive)")
     try:
         with np.load(path, allow_pickle=False) as z:
             if HEADER not in z.files:
@@ -296,7 +299,7 @@ def world_differences(state_scenario: Scenario, scenario: Scenario) -> list[str]
     else:
         skip = set(FROM_PROFILE.values())
         for i, (ca, cb) in enumerate(zip(a, b)):
-            da, db = ca.model_dump(), cb.model_dump()
+            da, db = dataclasses.asdict(ca), dataclasses.asdict(cb)
             for k in da:
                 if k not in skip and da[k] != db.get(k):
                     diffs.append(f"community {i} ({ca.name or i}) {k}: {da[k]} in the state, {db.get(k)} in the scenario")
@@ -314,11 +317,16 @@ def world_differences(state_scenario: Scenario, scenario: Scenario) -> list[str]
 def branch(path: str | Path, scenario: Scenario, *, label: str | None = None) -> "GovernanceModel":
     """Warm start: the saved model with `scenario`'s parameters and levers in force from the branch
     point, its books opened afresh there, planned to run ``scenario.run.steps`` more days."""
-    model = load_state(path)
+    return branch_model(load_state(path), scenario, label=label, where=f"the state '{path}'")
+
+
+def branch_model(model: "GovernanceModel", scenario: Scenario, *, label: str | None = None,
+                 where: str = "the burnt-in model") -> "GovernanceModel":
+    """:func:`branch` on a model in memory (changed in place and returned)."""
     diffs = world_differences(model.base_scenario, scenario)
     if diffs:
         more = f" (and {len(diffs) - 4} more)" if len(diffs) > 4 else ""
-        raise StateError(f"scenario '{scenario.name}' builds another world than the state '{path}' holds; a state "
+        raise StateError(f"scenario '{scenario.name}' builds another world than {where} holds; a state "
                          f"keeps its population, network, categories and departments: " + "; ".join(diffs[:4]) + more)
     k = model.day
     model.base_scenario = scenario
@@ -337,3 +345,16 @@ def branch(path: str | Path, scenario: Scenario, *, label: str | None = None) ->
     model.changes_log = [{"day": k, "label": label or f"{scenario.name} from the state at day {k}",
                           "communities": None}]
     return model
+
+
+def describe(path: str | Path) -> dict:
+    """What to write beside the outputs of a run branched from a state file."""
+    import hashlib
+    header = read_header(path)
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return {"file": str(Path(path).resolve()), "sha256": h.hexdigest(), "day": header["day"],
+            "seeds": header["seeds"], "scenario": header["base_scenario"].get("name", ""),
+            "govsim_version": header["govsim_version"], "git_commit": header["git_commit"]}
