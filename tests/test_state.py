@@ -1,0 +1,142 @@
+"""Warm starts (sim/state.py): a saved state resumed gives the uninterrupted run bit for bit; a policy
+branched from a state starts from exactly that state; bad states are refused with one clear error."""
+
+from __future__ import annotations
+
+import json
+import zipfile
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sim.model import GovernanceModel
+from sim.runner import burn_in, run_from_state
+from sim.scenario import load_scenario
+from sim.state import StateError, branch, load_state, read_header, save_state
+
+SEEDS = [11, 12]
+FRAMES = ("daily_frame", "grid_frame", "department_frame", "community_frame", "perspective_frame")
+
+
+def assert_same_results(a: GovernanceModel, b: GovernanceModel) -> None:
+    assert a.day == b.day
+    assert a.summaries() == b.summaries()           # exact equality of every float
+    for r in range(a.n_runs):
+        assert a.counts(r) == b.counts(r)
+        for f in FRAMES:
+            pd.testing.assert_frame_equal(getattr(a, f)(r), getattr(b, f)(r), check_exact=True)
+
+
+@pytest.mark.parametrize("name, k", [("baseline", 40), ("staged_pilot", 100), ("proactive_early_warning", 1),
+                                     ("flood_shock_platform", 75), ("mixed_district", 60)])
+def test_saved_at_day_k_and_resumed_is_the_uninterrupted_run(tmp_path, name, k):
+    # staged_pilot changes levers on day 60 (before the save at 100) and day 180 (after it)
+    sc = load_scenario(name, {"run.steps": 200 if name == "staged_pilot" else 120})
+    whole = GovernanceModel(sc, seeds=SEEDS).run()
+    part = GovernanceModel(sc, seeds=SEEDS).run(k)
+    path = part.save_state(tmp_path / "state")
+    assert path.suffix == ".npz"
+    resumed = GovernanceModel.load_state(path)
+    assert resumed.day == k and resumed.steps_planned == sc.run.steps
+    resumed.run()
+    assert_same_results(whole, resumed)
+
+
+def test_checkpoints_mid_run_chain(tmp_path):
+    """Checkpoint, resume, checkpoint again, resume again: still the uninterrupted run; the model that
+    was saved is not disturbed by saving (it continues to the same end)."""
+    sc = load_scenario("whistle_and_report", {"run.steps": 90})
+    whole = GovernanceModel(sc, seeds=[5]).run()
+    m = GovernanceModel(sc, seeds=[5]).run(30)
+    m.save_state(tmp_path / "a.npz")
+    m.run()
+    assert_same_results(whole, m)
+    m2 = load_state(tmp_path / "a.npz").run(25)
+    save_state(m2, tmp_path / "b.npz")
+    m3 = load_state(tmp_path / "b.npz").run()
+    assert_same_results(whole, m3)
+
+
+def test_the_state_holds_every_part(tmp_path):
+    sc = load_scenario("baseline", {"run.steps": 30})
+    m = GovernanceModel(sc, seeds=SEEDS).run(20)
+    path = m.save_state(tmp_path / "s.npz")
+    h = read_header(path)
+    assert h["format"] == "govsim-state" and h["day"] == 20 and h["seeds"] == SEEDS
+    assert set(h["rng"]["streams"][0]) == set(m.streams[0])
+    names = zipfile.ZipFile(path).namelist()
+    for part in ("residents/trust", "residents/adjacency/indices", "cases/status", "causes/master", "hits/u",
+                 "ledger/events", "ledger/durations/0", "departments/free", "levers/policies.on_platform",
+                 "model/series"):
+        assert f"{part}.npy" in names, part
+    # loading reads no pickles
+    with np.load(path, allow_pickle=False) as z:
+        assert all(z[k].dtype != object for k in z.files)
+
+
+def test_a_comparison_from_a_state_starts_both_arms_from_identical_state(tmp_path):
+    base = load_scenario("baseline", {"run.steps": 60})
+    other = load_scenario("data_sharing_all", {"run.steps": 60})
+    path = burn_in(base, 45, replications=2, seed=3).save_state(tmp_path / "warm.npz")
+    a, b = branch(path, base), branch(path, other)
+    assert a.day == b.day == a.start_day == 45 and a.steps_planned == b.steps_planned == 105
+    # the same population, history, open cases and random streams at the branch point
+    np.testing.assert_array_equal(a.residents.trust, b.residents.trust)
+    np.testing.assert_array_equal(a.residents.satisfaction, b.residents.satisfaction)
+    np.testing.assert_array_equal(a.cases.pid, b.cases.pid)
+    np.testing.assert_array_equal(a.cases.status, b.cases.status)
+    assert [{k: g.bit_generator.state for k, g in s.items()} for s in a.streams] == \
+           [{k: g.bit_generator.state for k, g in s.items()} for s in b.streams]
+    # the policy is in force from the branch point, and the books open there
+    assert a.params.policies.share_joined == 0.0 and b.params.policies.share_joined == 1.0
+    assert b.departments.joined.all() and not a.departments.joined.any()
+    assert a.ledger.total("problems").sum() == 0 == b.ledger.total("problems").sum()
+    a.run()
+    b.run()
+    assert a.daily_frame(0)["day"].tolist() == list(range(46, 106))
+    assert a.summaries() != b.summaries()   # the policy did something
+
+
+def test_branching_with_the_burn_in_scenario_measures_only_the_days_after(tmp_path):
+    sc = load_scenario("baseline", {"run.steps": 50})
+    path = burn_in(sc, 30, replications=1, seed=9).save_state(tmp_path / "w")
+    (res,) = run_from_state(path, sc)
+    assert res.daily["day"].tolist() == list(range(31, 81))
+    # the same days run uninterrupted, from day 0: identical days 31..80 (the series are state, not books)
+    whole = GovernanceModel(sc, seeds=read_header(path)["seeds"]).run(80)
+    np.testing.assert_array_equal(res.daily["trust"].to_numpy(), whole.daily_frame(0)["trust"].to_numpy()[30:])
+    # books: only the problems that arose after the branch
+    assert res.counts["problems"] == int(whole.series[30:80, 0, 0].sum())
+
+
+def test_a_state_from_another_version_or_format_is_refused(tmp_path):
+    path = GovernanceModel(load_scenario("baseline", {"run.steps": 5}), seeds=[1]).run().save_state(tmp_path / "s")
+    for field, value, words in (("govsim_version", "0.0.1", "saved by govsim 0.0.1"),
+                                ("format_version", 99, "state format 99")):
+        bad = tmp_path / f"bad-{field}.npz"
+        with np.load(path) as z:
+            arrays = {k: z[k] for k in z.files}
+        h = json.loads(arrays["__header__"].tobytes())
+        h[field] = value
+        arrays["__header__"] = np.frombuffer(json.dumps(h).encode(), dtype=np.uint8)
+        np.savez(bad, **arrays)
+        with pytest.raises(StateError, match=words):
+            load_state(bad)
+    junk = tmp_path / "junk.npz"
+    junk.write_text("not a state")
+    with pytest.raises(StateError, match="not a govsim state file"):
+        load_state(junk)
+    with pytest.raises(StateError, match="not found"):
+        load_state(tmp_path / "missing.npz")
+
+
+def test_a_scenario_that_builds_another_world_is_refused(tmp_path):
+    path = GovernanceModel(load_scenario("baseline", {"run.steps": 5}), seeds=[1]).run().save_state(tmp_path / "s")
+    for over, words in (({"population.grids_per_community": 3}, "grids"),
+                        ({"network.rewire": 0.3}, "network.rewire"),
+                        ({"population.share_60plus": 0.4}, "share_60plus")):
+        with pytest.raises(StateError, match=words):
+            branch(path, load_scenario("baseline", over))
+    # a lever, even a community's starting value of one, is a policy: allowed
+    branch(path, load_scenario("baseline", {"staffing.grid_workers_per_grid": 3.0}))
