@@ -140,3 +140,62 @@ def test_a_scenario_that_builds_another_world_is_refused(tmp_path):
             branch(path, load_scenario("baseline", over))
     # a lever, even a community's starting value of one, is a policy: allowed
     branch(path, load_scenario("baseline", {"staffing.grid_workers_per_grid": 3.0}))
+
+
+# --------------------------------------------------------------------------------------------------
+# The command line
+
+def _cli(*args):
+    from typer.testing import CliRunner
+
+    import sim.cli as cli
+    return CliRunner().invoke(cli.app, [str(a) for a in args], catch_exceptions=False)
+
+
+SMALL = ["--set", "population.residents_per_grid=200", "--steps", "40", "--no-figures"]
+
+
+def test_cli_burn_in_save_and_branch_a_comparison(tmp_path):
+    state = tmp_path / "warm.npz"
+    r = _cli("run", "baseline", *SMALL, "-r", "2", "--burn-in", "30", "--save-state", state, "--out", tmp_path / "r1")
+    assert r.exit_code == 0, r.output
+    assert read_header(state)["day"] == 30
+    r2 = _cli("run", "baseline", *SMALL, "--from-state", state, "--out", tmp_path / "r2")
+    assert r2.exit_code == 0, r2.output
+    # the burn-in run and the run from its saved state are the same runs
+    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "r1" / "summary.csv"), pd.read_csv(tmp_path / "r2" / "summary.csv"))
+    m = json.loads((tmp_path / "r2" / "manifest.json").read_text())
+    assert m["warm_start"]["state"]["day"] == 30 and m["warm_start"]["state"]["seeds"] == read_header(state)["seeds"]
+    assert len(m["warm_start"]["state"]["sha256"]) == 64
+    c = _cli("compare", "baseline", "data_sharing_all", *SMALL, "--from-state", state, "--out", tmp_path / "c")
+    assert c.exit_code == 0, c.output
+    # the base arm of the comparison is the run from the state
+    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "c" / "baseline" / "summary.csv"),
+                                  pd.read_csv(tmp_path / "r2" / "summary.csv"))
+    daily = pd.read_csv(tmp_path / "c" / "data_sharing_all" / "daily.csv")
+    assert daily["day"].min() == 31 and daily["day"].max() == 70
+
+
+@pytest.mark.parametrize("extra, words", [
+    (["--from-state", "missing.npz"], "state file not found"),
+    (["--save-state", "x.npz"], "give --burn-in too"),
+    (["--burn-in", "5", "--from-state", "s.npz"], "give one of them"),
+    (["--from-state", "s.npz", "-r", "3"], "drop --replications"),
+    (["--burn-in", "5", "--save-state", "s.npz"], "exists; use --force"),
+    (["--burn-in", "5", "--save-state", "notes.npz", "--force"], "not a govsim state file"),
+])
+def test_cli_refuses_bad_warm_start_flags(tmp_path, monkeypatch, extra, words):
+    monkeypatch.chdir(tmp_path)
+    save_state(GovernanceModel(load_scenario("baseline", {"population.residents_per_grid": 200, "run.steps": 5}),
+                               seeds=[1]).run(), tmp_path / "s.npz")
+    (tmp_path / "notes.npz").write_text("mine")
+    r = _cli("run", "baseline", *SMALL, *extra, "--out", tmp_path / "o")
+    assert r.exit_code == 2 and words in r.output and "Traceback" not in r.output
+    assert (tmp_path / "notes.npz").read_text() == "mine" and not (tmp_path / "o").exists()
+
+
+def test_cli_refuses_a_scenario_for_another_world(tmp_path):
+    state = tmp_path / "s.npz"
+    save_state(GovernanceModel(load_scenario("baseline", {"run.steps": 5}), seeds=[1]).run(), state)
+    r = _cli("compare", "baseline", "rural_township", "--steps", "5", "--from-state", state, "--out", tmp_path / "o")
+    assert r.exit_code == 2 and "builds another world" in r.output and not (tmp_path / "o").exists()
