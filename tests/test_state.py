@@ -199,3 +199,46 @@ def test_cli_refuses_a_scenario_for_another_world(tmp_path):
     save_state(GovernanceModel(load_scenario("baseline", {"run.steps": 5}), seeds=[1]).run(), state)
     r = _cli("compare", "baseline", "rural_township", "--steps", "5", "--from-state", state, "--out", tmp_path / "o")
     assert r.exit_code == 2 and "builds another world" in r.output and not (tmp_path / "o").exists()
+
+
+# --------------------------------------------------------------------------------------------------
+# Sweeps
+
+@pytest.mark.slow
+def test_a_sweep_from_a_state_branches_every_run_from_it(tmp_path):
+    from sim.experiments import load_results, parse_experiment, run_sweep
+    from sim.scenario import with_changes
+    base = load_scenario("baseline", {"population.residents_per_grid": 200, "run.steps": 30})
+    state = burn_in(base, 20, replications=2, seed=4).save_state(tmp_path / "warm.npz")
+    spec = {"name": "warm", "base": "baseline.yaml", "from_state": str(state),
+            "settings": {"population.residents_per_grid": 200, "run.steps": 30},
+            "factors": {"policies.share_joined": {"levels": [0.0, 0.5, 1.0]}}, "design": "full_factorial",
+            "replications": 2, "outcomes": ["satisfaction", "resolution_rate", "total_cost"]}
+    exp = parse_experiment(spec)
+    assert [exp.run_seed(p, k) for p in range(3) for k in range(2)] == read_header(state)["seeds"] * 3
+    run_sweep(exp, tmp_path / "one", workers=1, progress=False)
+    run_sweep(exp, tmp_path / "two", workers=2, chunk_size=1, progress=False)   # runs of a point split up
+    one, two = (load_results(tmp_path / d).drop(columns="elapsed") for d in ("one", "two"))
+    pd.testing.assert_frame_equal(one, two)
+    assert (one["status"] == "done").all()
+    for p, level in enumerate([0.0, 0.5, 1.0]):
+        expected = branch(state, with_changes(base, {"policies.share_joined": level})).run().summaries()
+        for k in range(2):
+            row = one[(one["point"] == p) & (one["replication"] == k)].iloc[0]
+            assert row["satisfaction"] == expected[k]["satisfaction"]
+            assert row["total_cost"] == expected[k]["total_cost"]
+
+
+def test_a_sweep_refuses_a_state_it_cannot_use(tmp_path):
+    from sim.experiments import parse_experiment
+    from sim.experiments.errors import ExperimentError
+    state = GovernanceModel(load_scenario("baseline", {"run.steps": 5}), seeds=[1]).run().save_state(tmp_path / "s")
+    spec = {"base": "baseline.yaml", "from_state": str(state), "factors": {"policies.share_joined": None},
+            "design": {"method": "latin", "n": 4}}
+    with pytest.raises(ExperimentError, match="holds 1 runs"):
+        parse_experiment({**spec, "replications": 2})
+    with pytest.raises(ExperimentError, match="another world"):
+        parse_experiment({**spec, "settings": {"population.grids_per_community": 2}})
+    with pytest.raises(ExperimentError, match="only the govsim model"):
+        parse_experiment({"model": "ishigami", "from_state": str(state), "factors": {"x1": None},
+                          "design": {"method": "latin", "n": 4}})
