@@ -242,3 +242,17 @@ def test_a_sweep_refuses_a_state_it_cannot_use(tmp_path):
     with pytest.raises(ExperimentError, match="only the govsim model"):
         parse_experiment({"model": "ishigami", "from_state": str(state), "factors": {"x1": None},
                           "design": {"method": "latin", "n": 4}})
+
+
+def test_a_branch_counts_shock_and_timeline_days_from_the_branch_point(tmp_path):
+    path = burn_in(load_scenario("baseline"), 20, replications=1, seed=2).save_state(tmp_path / "w.npz")
+    flood = branch(path, load_scenario("flood_shock"))      # flood on days 150–163 of the branched run
+    quiet = flood.arising.rate(20 + 149).sum()
+    assert flood.arising.rate(20 + 150).sum() > 2 * quiet and flood.arising.rate(20 + 163).sum() > 2 * quiet
+    assert flood.arising.rate(20 + 164).sum() == quiet
+    pilot = branch(path, load_scenario("staged_pilot"))     # community 0 trained from day 60 of the run
+    lever = pilot.levers.local["policies.training_level"]
+    pilot.run(60)
+    assert lever[0] == lever[1]
+    pilot.step()                                            # day 20 + 60: the change takes effect
+    assert lever[0] == 1.0 and lever[1] != 1.0
