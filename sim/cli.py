@@ -150,16 +150,22 @@ class WarmStart:
     def active(self) -> bool:
         return bool(self.burn_in or self.from_state)
 
-    def check(self, scenario: Scenario) -> None:
-        """Refuse a scenario that would build another world than the saved state's (before running)."""
+    def check(self, scenario: Scenario, burnt_in: Scenario) -> None:
+        """Refuse a scenario that would build another world than the saved state's, or than the
+        scenario burnt in (before anything runs)."""
         from sim import state
         from sim.scenario import build_scenario
+        if not self.active:
+            return
         if self.header is not None:
-            saved = build_scenario(self.header["base_scenario"], origin=f"state {self.from_state}")
-            diffs = state.world_differences(saved, scenario)
-            if diffs:
-                raise state.StateError(f"scenario '{scenario.name}' builds another world than the state "
-                                       f"'{self.from_state}' holds: " + "; ".join(diffs[:4]))
+            saved, where = build_scenario(self.header["base_scenario"], origin=f"state {self.from_state}"), \
+                f"the state '{self.from_state}' holds"
+        else:
+            saved, where = burnt_in, f"the burnt-in scenario '{burnt_in.name}' builds"
+        diffs = state.world_differences(saved, scenario)
+        if diffs:
+            raise state.StateError(f"scenario '{scenario.name}' builds another world than {where}: "
+                                   + "; ".join(diffs[:4]))
 
     def runs(self, scenario: Scenario) -> int:
         return len(self.header["seeds"]) if self.header is not None else scenario.run.replications
@@ -183,7 +189,6 @@ class WarmStart:
         path = model.save_state(self.save_state or tmp_dir / "burn-in.npz")
         if self.save_state:
             err.print(f"state after the burn-in saved to {escape(str(path))}")
-        self.state_path = path
         return path
 
     def manifest(self, path: Path) -> dict:
@@ -356,7 +361,7 @@ def run(
     with user_errors():
         scenario = load_scenario(file, overrides_from_flags(replications, seed, steps, sets))
         warm = WarmStart(burn_in, save_state, from_state, replications, seed, force)
-        warm.check(scenario)
+        warm.check(scenario, scenario)
     from sim import output  # imported only now: bad input is refused without loading the model
     err = _stderr()
     with user_errors(output.OutputError):
@@ -403,7 +408,7 @@ def compare(
                                          note=lambda text: err.print(f"note: {escape(text)}"))
         warm = WarmStart(burn_in, save_state, from_state, replications, seed, force)
         for s in scenarios:
-            warm.check(s)
+            warm.check(s, scenarios[0])
     from sim import output
     names = [s.name for s in scenarios]
     common = scenarios[0].run

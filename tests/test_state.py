@@ -256,3 +256,9 @@ def test_a_branch_counts_shock_and_timeline_days_from_the_branch_point(tmp_path)
     assert lever[0] == lever[1]
     pilot.step()                                            # day 20 + 60: the change takes effect
     assert lever[0] == 1.0 and lever[1] != 1.0
+
+
+def test_cli_compare_burn_in_refuses_an_arm_for_another_world_before_burning_in(tmp_path):
+    r = _cli("compare", "baseline", "rural_township", "--steps", "5", "--burn-in", "5", "--out", tmp_path / "o")
+    assert r.exit_code == 2 and "builds another world than the burnt-in scenario 'baseline'" in r.output
+    assert "burn-in:" not in r.output and not (tmp_path / "o").exists()
