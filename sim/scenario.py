@@ -22,7 +22,19 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-SCENARIO_DIR = Path(__file__).resolve().parent.parent / "scenarios"
+def _shipped_dir(name: str) -> Path:
+    """A folder of shipped files: the source checkout's (scenarios/, experiments/ beside sim/), or
+    the installed wheel's copy (the package govsim_data.<name>)."""
+    checkout = Path(__file__).resolve().parent.parent / name
+    if checkout.is_dir():
+        return checkout
+    from importlib.util import find_spec
+    spec = find_spec(f"govsim_data.{name}")   # a namespace package (a folder of data files)
+    return Path(next(iter(spec.submodule_search_locations))) if spec else checkout
+
+
+SCENARIO_DIR = _shipped_dir("scenarios")
+EXPERIMENT_DIR = _shipped_dir("experiments")
 
 
 class ScenarioError(ValueError):
