@@ -33,7 +33,7 @@ from rich.markup import escape
 from rich.table import Table
 
 import sim
-from sim.scenario import (SCENARIO_DIR, RunSettings, Scenario, ScenarioError, check_path, closest_path,
+from sim.scenario import (SCENARIO_DIR, RunSettings, Scenario, ScenarioError, check_path, closest_path, section_title_zh,
                           load_scenario, param_table, parse_overrides, shipped_scenarios, with_changes)
 
 if TYPE_CHECKING:
@@ -373,7 +373,8 @@ class Format(str, Enum):
     markdown = "markdown"
 
 
-PARAM_COLUMNS = ("path", "type", "default", "lower", "upper", "unit", "description", "source", "typical_low", "typical_high")
+PARAM_COLUMNS = ("path", "label_zh", "type", "default", "lower", "upper", "unit", "description", "source", "typical_low",
+                 "typical_high")
 
 
 def _value(v: Any) -> str:
@@ -396,7 +397,7 @@ def parameter_rows(section: str | None = None) -> list[dict[str, str]]:
             raise CliInputError(f"--section: unknown section '{section}'" + (f"; did you mean '{hint}'?" if hint else "")
                                 + f" (allowed: {', '.join(sections)})")
         infos = [p for p in infos if p.path.split(".")[0] == section]
-    return [{"path": p.path, "type": p.kind, "default": _value(p.default), "lower": _value(p.lower),
+    return [{"path": p.path, "label_zh": p.zh, "type": p.kind, "default": _value(p.default), "lower": _value(p.lower),
              "upper": _value(p.upper), "unit": p.unit, "description": p.description, "source": p.source,
              "typical_low": _value(p.typical[0]) if p.typical else "",
              "typical_high": _value(p.typical[1]) if p.typical else ""} for p in infos]
@@ -416,11 +417,11 @@ def params(
         writer.writeheader()
         writer.writerows(rows)
     elif format is Format.markdown:
-        cols = ("path", "default", "bounds", "unit", "description", "source")
+        cols = ("path", "中文", "default", "bounds", "unit", "description", "source")
         typer.echo("| " + " | ".join(cols) + " |")
         typer.echo("|" + "---|" * len(cols))
         for r in rows:
-            cells = (f"`{r['path']}`", r["default"], _bounds(r), r["unit"], r["description"], r["source"])
+            cells = (f"`{r['path']}`", r["label_zh"], r["default"], _bounds(r), r["unit"], r["description"], r["source"])
             typer.echo("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
     else:
         table = Table(title=f"Parameters{f' — {escape(section)}' if section else ''} "
@@ -433,8 +434,13 @@ def params(
         table.add_column("Unit", style="dim", max_width=18)
         table.add_column("Description", ratio=3)
         table.add_column("Source", style="dim", ratio=2)
+        shown = None
         for r in rows:
-            table.add_row(escape(r["path"]), escape(r["default"]), escape(_bounds(r)), escape(r["unit"]),
+            top = r["path"].split(".")[0]
+            if top != shown:   # a heading row per section, in both languages
+                shown = top
+                table.add_row(f"[bold]{escape(top)} {escape(section_title_zh(top))}[/bold]", end_section=False)
+            table.add_row(escape(r["path"]) + f"\n[dim]{escape(r['label_zh'])}[/dim]", escape(r["default"]), escape(_bounds(r)), escape(r["unit"]),
                           escape(r["description"]), escape(r["source"]))
         _stdout().print(table)
 
