@@ -181,8 +181,12 @@ def _interval(lo: float, hi: float, signed: bool = False) -> str:
     return f"{format_number(lo, signed)} to {format_number(hi, signed)}"
 
 
-def _indicator(label: str, unit: str, better: str) -> str:
-    return f"{ARROWS.get(better) or ' '} {escape(label)} [dim]({escape(unit)})[/dim]"
+def _indicator(row) -> str:
+    """A metric's arrow, its short label (declared with the metric, to fit 80 columns) and unit."""
+    from sim.metrics import METRIC_BY_NAME
+    m = METRIC_BY_NAME.get(row.metric)
+    label = m.label_short if m is not None else row.label
+    return f"{ARROWS.get(row.better) or ' '} {escape(label)} [dim]({escape(row.unit)})[/dim]"
 
 
 def e_table(summary_table: pd.DataFrame, title: str) -> Table:
@@ -200,7 +204,7 @@ def e_table(summary_table: pd.DataFrame, title: str) -> Table:
             continue
         table.add_row(f"[bold]{e}[/bold]")
         for r in rows.itertuples():
-            table.add_row(_indicator(r.label, r.unit, r.better), format_number(r.mean), _interval(r.ci_low, r.ci_high))
+            table.add_row(_indicator(r), format_number(r.mean), _interval(r.ci_low, r.ci_high))
         table.add_section()
     return table
 
@@ -230,7 +234,7 @@ def difference_table(comp: pd.DataFrame, scenario: str, base: str, *, values: bo
             style = VERDICT_STYLE.get(r.verdict, "") if r.better != "neither" else ""
             verdict = f"[{style}]{r.verdict}[/{style}]" if style else ("" if r.better == "neither" else r.verdict)
             means = (format_number(r.base), format_number(r.value)) if values else ()
-            table.add_row(_indicator(r.label, r.unit, r.better), *means, format_number(r.difference, signed=True),
+            table.add_row(_indicator(r), *means, format_number(r.difference, signed=True),
                           _interval(r.ci_low, r.ci_high, signed=True), verdict)
         table.add_section()
     return table
