@@ -181,6 +181,14 @@ def _interval(lo: float, hi: float, signed: bool = False) -> str:
     return f"{format_number(lo, signed)} to {format_number(hi, signed)}"
 
 
+def _plus_minus(value: float, lo: float, hi: float) -> str:
+    """A signed value and its symmetric interval as `+1.2 ± 0.3` (compact, for narrow terminals)."""
+    from sim.output import format_number
+    if lo != lo or hi != hi:  # NaN: one replication
+        return format_number(value, signed=True)
+    return f"{format_number(value, signed=True)} ± {format_number((hi - lo) / 2)}"
+
+
 def _indicator(row) -> str:
     """A metric's arrow, its short label (declared with the metric, to fit 80 columns) and unit."""
     from sim.metrics import METRIC_BY_NAME
@@ -217,13 +225,17 @@ def difference_table(comp: pd.DataFrame, scenario: str, base: str, *, values: bo
     part = comp[comp["scenario"] == scenario]
     n = int(part["replications"].iloc[0]) if len(part) else 0
     table = Table(title=f"{escape(scenario)} vs {escape(base)}: paired difference over {n} replications (same seeds)",
-                  title_justify="left", caption=DIRECTION_NOTE, caption_justify="left", box=box.SIMPLE_HEAD)
+                  title_justify="left", caption=DIRECTION_NOTE, caption_justify="left", box=box.SIMPLE_HEAD,
+                  pad_edge=values)   # narrow terminal: no edge padding, so labels do not wrap
     table.add_column("Indicator (unit)", min_width=28)
     if values:
         table.add_column(escape(base), justify="right", no_wrap=True)
         table.add_column(escape(scenario), justify="right", no_wrap=True)
-    table.add_column("Difference", justify="right", no_wrap=True)
-    table.add_column("95% interval", justify="right")
+    if values:
+        table.add_column("Difference", justify="right", no_wrap=True)
+        table.add_column("95% interval", justify="right")
+    else:   # narrow terminal: the (symmetric, t-based) interval as ± its half-width, beside the difference
+        table.add_column("Difference ± 95%", justify="right", no_wrap=True)
     table.add_column("Verdict", justify="center", no_wrap=True)
     for e in E_ORDER:
         rows = part[part["E"] == e]
@@ -234,8 +246,11 @@ def difference_table(comp: pd.DataFrame, scenario: str, base: str, *, values: bo
             style = VERDICT_STYLE.get(r.verdict, "") if r.better != "neither" else ""
             verdict = f"[{style}]{r.verdict}[/{style}]" if style else ("" if r.better == "neither" else r.verdict)
             means = (format_number(r.base), format_number(r.value)) if values else ()
-            table.add_row(_indicator(r), *means, format_number(r.difference, signed=True),
-                          _interval(r.ci_low, r.ci_high, signed=True), verdict)
+            if values:
+                cells = (format_number(r.difference, signed=True), _interval(r.ci_low, r.ci_high, signed=True))
+            else:
+                cells = (_plus_minus(r.difference, r.ci_low, r.ci_high),)
+            table.add_row(_indicator(r), *means, *cells, verdict)
         table.add_section()
     return table
 
