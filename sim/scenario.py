@@ -338,7 +338,7 @@ class Staffing(Section):
 
 
 class Policies(Section):
-    title_zh: ClassVar[str] = "治理政策（改革举措）"
+    title_zh: ClassVar[str] = "治理政策"
     share_joined: float = P(0.0, 0.0, 1.0, "fraction", "share of departments joined to the shared data platform (largest first)", zh="数据共享部门占比")
     duplicate_merging: bool = Field(False, description="the platform merges duplicate reports of one cause into one case", json_schema_extra={"zh": "重复诉求合并"})
     deadline_tracking: bool = Field(False, description="the platform tracks deadlines: departments serve earliest deadline first", json_schema_extra={"zh": "办理时限督办"})
@@ -364,7 +364,7 @@ class Policies(Section):
     on_platform: bool = Field(True, description="the community's cases go through the shared platform (with the "
                                                 "departments that joined it); false keeps a community off a pilot", json_schema_extra={"zh": "社区接入共享平台"})
     risk_prediction: bool = Field(False, description="前瞻预判: a risk model on shared data flags individual problems "
-                                                     "likely to escalate, and staff visit them", json_schema_extra={"zh": "前瞻预判（风险预测）"})
+                                                     "likely to escalate, and staff visit them", json_schema_extra={"zh": "前瞻预判"})
     risk_recall: float = P(0.6, 0.0, 1.0, "share", "share of problems on course to escalate within the horizon that the "
                            "risk model flags", "A (published risk models of disputes report 0.5–0.8)", typical=(0.3, 0.9), zh="风险模型查全率")
     risk_precision: float = P(0.3, 0.01, 1.0, "share", "share of the risk model's flags that are problems on course to "
