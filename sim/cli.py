@@ -202,7 +202,9 @@ def e_table(summary_table: pd.DataFrame, title: str) -> Table:
     E, with the mean and 95% interval over replications."""
     from sim.metrics import E_ORDER
     from sim.output import format_number
-    table = Table(title=title, title_justify="left", caption=DIRECTION_NOTE, caption_justify="left")
+    # A light box without edge padding (as `compare`): every indicator fits one line of 80 columns.
+    table = Table(title=title, title_justify="left", caption=DIRECTION_NOTE, caption_justify="left",
+                  box=box.SIMPLE_HEAD, pad_edge=False)
     table.add_column("Indicator (unit)", min_width=28)
     table.add_column("Mean", justify="right", no_wrap=True)
     table.add_column("95% interval", justify="right", no_wrap=True)
