@@ -444,6 +444,8 @@ def params(
         for r in rows:
             cells = (f"`{r['path']}`", r["label_zh"], r["default"], _bounds(r), r["unit"], r["description"], r["source"])
             typer.echo("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+    elif _stdout().width < 120:   # a terminal too narrow for seven columns
+        _parameter_list(rows, section)
     else:
         table = Table(title=f"Parameters{f' — {escape(section)}' if section else ''} "
                             "(set them in a scenario file or with --set path=value)", title_justify="left",
@@ -464,6 +466,28 @@ def params(
             table.add_row(escape(r["path"]) + f"\n[dim]{escape(r['label_zh'])}[/dim]", escape(r["default"]), escape(_bounds(r)), escape(r["unit"]),
                           escape(r["description"]), escape(r["source"]))
         _stdout().print(table)
+
+
+def _parameter_list(rows: list[dict[str, str]], section: str | None) -> None:
+    """`govsim params` on a terminal too narrow for the table: one block per parameter, wrapped."""
+    from rich.padding import Padding
+    con = _stdout()
+    con.print(f"Parameters{f' — {escape(section)}' if section else ''} "
+              "(set them in a scenario file or with --set path=value)")
+    shown = None
+    for r in rows:
+        top = r["path"].split(".")[0]
+        if top != shown:
+            shown = top
+            con.print(f"\n[bold]{escape(top)} {escape(section_title_zh(top))}[/bold]")
+        facts = "; ".join(x for x in (_bounds(r), r["unit"]) if x)
+        con.print(Padding(f"[bold]{escape(r['path'])}[/bold]  {escape(r['label_zh'])}", (0, 0, 0, 2)))
+        con.print(Padding(f"= {escape(r['default'] or '(none)')}" + (f"  [dim]({escape(facts)})[/dim]" if facts else ""),
+                          (0, 0, 0, 6)))
+        con.print(Padding(escape(r["description"]), (0, 0, 0, 6)))
+        if r["source"]:
+            con.print(Padding(f"[dim]source: {escape(r['source'])}[/dim]", (0, 0, 0, 6)))
+    con.print("\nSource A: a modelling assumption with no published figure (see docs/ODD.md)")
 
 
 def _bounds(row: dict[str, str]) -> str:

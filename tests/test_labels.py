@@ -74,6 +74,10 @@ def test_params_shows_both_languages():
     assert res.exit_code == 0, res.output
     assert "policies.whistle_and_report" in res.stdout and "吹哨报到" in res.stdout
     assert "治理政策" in res.stdout   # the section's title
+    res = runner.invoke(cli.app, ["params", "--section", "policies"], env={"COLUMNS": "80"})
+    assert res.exit_code == 0 and max(len(line) for line in res.stdout.splitlines()) <= 80
+    assert "policies.whistle_and_report  吹哨报到" in res.stdout   # path and label on one line
+    assert "the platform merges duplicate reports" in res.stdout and "治理政策" in res.stdout
     res = runner.invoke(cli.app, ["params", "--format", "csv"])
     rows = list(csv.DictReader(io.StringIO(res.stdout)))
     assert rows and all(r["label_zh"] for r in rows)
