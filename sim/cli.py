@@ -267,8 +267,9 @@ def comparison_table(comp: pd.DataFrame, base: str, scenarios: list[str], *, lan
                 v = r["verdict"]
                 style = VERDICT_STYLE.get(v, "")
                 half = (r["ci_high"] - r["ci_low"]) / 2
+                half = 0.0 if abs(half) < 1e-9 * max(1.0, abs(r["difference"])) else half  # rounding noise
                 spread = f" [dim]±{format_number(half)}[/dim]" if np.isfinite(half) else ""
-                word = f"\n[{style}]{escape(verdict_label(v, lang, short=True))}[/{style}]" if v else ""
+                word = f"\n[{style}]{escape(verdict_label(v, lang, short=True))}[/{style}]" if style else ""
                 cells.append(f"{format_number(r['difference'], signed=True)}{spread}{word}")
             table.add_row(f"{ARROWS.get(m.better) or ' '} {escape(label(m, lang))} [dim]({escape(unit(m, lang))})[/dim]",
                           format_number(rows["base"].iloc[0]), *cells)

@@ -181,7 +181,7 @@ COMPARISON_DOC: dict[str, tuple[str, str]] = {
     "threshold": ("unit", "practical threshold: the smallest change that matters (declared with the metric, or --practical)"),
     "threshold_rule": ("", "how the threshold was set: a value in the unit, or a % of the base mean"),
     "verdict": ("", "better / worse (clear after the correction and at least the threshold), no meaningful change "
-                    "(95% interval within ± threshold), uncertain (neither); empty: not judged (no better direction)"),
+                    "(95% interval within ± threshold), uncertain (neither), not judged (no better direction)"),
     "multiplicity": ("", "the correction for multiple comparisons: holm, fdr (Benjamini–Hochberg) or none"),
     "replications": ("runs", "paired replications"),
 }
@@ -586,7 +586,7 @@ def plot_run(directory: Path, scenario: Scenario, daily: pd.DataFrame) -> list[P
 
 
 VERDICT_COLORS = {"better": "tab:green", "worse": "tab:red", "no meaningful change": "tab:blue",
-                  "uncertain": "0.55", "": "0.35"}
+                  "uncertain": "0.55", "not judged": "0.35"}
 FOREST_LIMIT = 10.0  # widest x-range, in thresholds; a change beyond is drawn at the edge with its value
 
 
@@ -676,7 +676,8 @@ def _plot_forest(path: Path, comp: pd.DataFrame, lang: str) -> Path:
                            f"difference from {base}, in multiples of the indicator's practical threshold "
                            "(shaded: within ±1, too small to matter)", fontsize=8)
     handles = [Line2D([], [], color=VERDICT_COLORS[v], marker="o", ls="-", label=verdict_label(v, lang)) for v in VERDICTS]
-    handles.append(Line2D([], [], color=VERDICT_COLORS[""], marker="o", ls="-", label=verdict_label("", lang)))
+    handles.append(Line2D([], [], color=VERDICT_COLORS["not judged"], marker="o", ls="-",
+                          label=verdict_label("not judged", lang)))
     handles.append(Patch(color="tab:blue", alpha=0.15, label="±1倍阈值" if zh else "±1 threshold"))
     if len(scenarios) > 1:
         handles += [Line2D([], [], color="0.3", marker=markers[j % len(markers)], ls="", label=s)

@@ -31,7 +31,7 @@ import pandas as pd
 from sim.metrics import E_LABELS_ZH, METRIC_BY_NAME, METRICS, Metric
 
 ALPHA = 0.05
-BETTER, WORSE, NO_CHANGE, UNCERTAIN, NOT_JUDGED = "better", "worse", "no meaningful change", "uncertain", ""
+BETTER, WORSE, NO_CHANGE, UNCERTAIN, NOT_JUDGED = "better", "worse", "no meaningful change", "uncertain", "not judged"
 VERDICTS = (BETTER, WORSE, NO_CHANGE, UNCERTAIN)
 VERDICT_LABELS: dict[str, dict[str, str]] = {  # "short" forms fit a table cell of an 80-column terminal
     BETTER: {"en": "better", "zh": "改善", "en_short": "better", "zh_short": "改善"},
