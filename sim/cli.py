@@ -625,6 +625,26 @@ def viz(
           env)
 
 
+@app.command()
+def brief(
+    comparison: Annotated[Path, typer.Argument(metavar="DIR", show_default=False,
+                                               help="a directory written by `govsim compare`")],
+    lang: Annotated[Lang, typer.Option("--lang", help="language of the brief")] = Lang.en,
+    robust: Annotated[Path | None, typer.Option("--robust", show_default=False,
+                                                help="a cross sweep directory: add its robustness ranking")] = None,
+    out: Annotated[Path | None, typer.Option("--out", "-o", show_default=False,
+                                             help="HTML file to write (default: DIR/brief.html, DIR/brief-zh.html)")] = None,
+    pdf: Annotated[bool, typer.Option("--pdf/--no-pdf", help="also print a PDF with Chromium, when installed")] = True,
+) -> None:
+    """A one-page decision brief (HTML, and PDF where Chromium is installed) from a saved comparison."""
+    from sim.brief import BriefError, write_brief
+    from sim.experiments.errors import ExperimentError
+    with user_errors(BriefError, ExperimentError, OSError):
+        b = write_brief(comparison, out, lang.value, robust, pdf=pdf)
+    typer.echo(f"brief written to {b.path}" + (f" and {b.pdf}" if b.pdf else " (no PDF: Chromium not found)"
+                                                if pdf else ""))
+
+
 # --------------------------------------------------------------------------------------------------
 def _mount_experiments() -> None:
     """Add the experiment commands (sweeps, sensitivity) when that part of the package exists."""
