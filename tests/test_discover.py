@@ -61,7 +61,8 @@ def test_the_box_is_said_in_plain_words():
     en = discover.box_sentence(box, "median_days > 12", "status quo", infos, 80, 400, "en")
     assert "exceeds 0.44" in en and "is below 0.5" in en and "95%" in en and "80%" in en
     zh = discover.box_sentence(box, "median_days > 12", "现状", infos, 80, 400, "zh")
-    assert "高于 0.44" in zh and "低于 0.5" in zh and "覆盖率" in zh
+    assert "问题发生率（demand.problems_per_resident_year）高于0.44" in zh and "低于0.5" in zh and "覆盖率" in zh
+    assert "demand (demand.problems_per_resident_year) exceeds 0.44 per resident per year" in en
 
 
 # --------------------------------------------------------------------------------------------------

@@ -122,20 +122,28 @@ def _fmt(v: float) -> str:
 
 
 def describe_limit(path: str, lim: tuple, info=None, lang: str = "en") -> str:
-    name = (info.description if info is not None and info.description else path.rsplit(".", 1)[-1].replace("_", " "))
-    name = f"{name} ({path})"
-    unit = f" {info.unit}" if info is not None and info.unit and lang == "en" else (
-        f"{info.unit}" if info is not None and info.unit else "")
+    """One condition of a box in words, with the parameter's short label (declared in the schema) when it
+    has one, else the first clause of its description; the dotted path follows in brackets."""
+    zh = lang == "zh"
+    if info is not None and (info.label_zh if zh else info.label):
+        name = info.label_zh if zh else info.label
+    elif info is not None and info.description:
+        name = info.description.split(";")[0].split(", calibrated")[0]
+    else:
+        name = path.rsplit(".", 1)[-1].replace("_", " ")
+    name = f"{name}（{path}）" if zh else f"{name} ({path})"
+    u = (info.unit_zh or info.unit) if zh and info is not None else (info.unit if info is not None else "")
+    unit = f" {u}" if u else ""
     if len(lim) == 1:
         vals = sorted(map(str, lim[0]))
-        return (f"{name} 为 {'、'.join(vals)}" if lang == "zh" else f"{name} is {' or '.join(vals)}")
+        return f"{name}为{'或'.join(vals)}" if zh else f"{name} is {' or '.join(vals)}"
     lo, hi = lim
     if lo is not None and hi is not None:
-        return (f"{name} 在 {_fmt(lo)} 至 {_fmt(hi)}{unit} 之间" if lang == "zh"
+        return (f"{name}在{_fmt(lo)}至{_fmt(hi)}{unit}之间" if zh
                 else f"{name} lies between {_fmt(lo)} and {_fmt(hi)}{unit}")
     if lo is not None:
-        return f"{name} 高于 {_fmt(lo)}{unit}" if lang == "zh" else f"{name} exceeds {_fmt(lo)}{unit}"
-    return f"{name} 低于 {_fmt(hi)}{unit}" if lang == "zh" else f"{name} is below {_fmt(hi)}{unit}"
+        return f"{name}高于{_fmt(lo)}{unit}" if zh else f"{name} exceeds {_fmt(lo)}{unit}"
+    return f"{name}低于{_fmt(hi)}{unit}" if zh else f"{name} is below {_fmt(hi)}{unit}"
 
 
 def box_sentence(box: Box | None, rule: str, policy: str, infos: dict, n_fail: int, n: int, lang: str = "en") -> str:
@@ -147,10 +155,22 @@ def box_sentence(box: Box | None, rule: str, policy: str, infos: dict, n_fail: i
                 f"{policy} fails ({rule}) in {n_fail} of {n} runs, with no narrower set of conditions.")
     conds = [describe_limit(p, lim, infos.get(p), lang) for p, lim in box.limits.items()]
     if lang == "zh":
-        return (f"当{'，且'.join(conds)}时，{policy} 出现“{rule}”的比例为 {box.density:.0%}（密度）；"
-                f"这些条件涵盖了全部失败情形的 {box.coverage:.0%}（覆盖率），占全部情景的 {box.mass:.0%}。")
+        return (f"当{'，且'.join(conds)}时，{policy}出现“{rule}”的比例为{box.density:.0%}（密度）；"
+                f"这些条件涵盖了全部失败情形的{box.coverage:.0%}（覆盖率），占全部情景的{box.mass:.0%}。")
     return (f"When {', and '.join(conds)}, {policy} fails ({rule}) in {box.density:.0%} of runs (density); "
             f"these conditions hold {box.coverage:.0%} of all failures (coverage) and {box.mass:.0%} of all runs.")
+
+
+def rule_words(outcome: str, above: float | None, below: float | None, lang: str) -> str:
+    """The failure rule with the metric's label and unit (declared in sim.metrics)."""
+    from sim.metrics import METRIC_BY_NAME
+    m = METRIC_BY_NAME.get(outcome)
+    value = above if above is not None else below
+    if m is None:
+        return f"{outcome} {'>' if above is not None else '<'} {value:g}"
+    if lang == "zh":
+        return f"{m.label_zh}{'高于' if above is not None else '低于'}{value:g}{m.unit_zh}"
+    return f"{m.label} {'above' if above is not None else 'below'} {value:g} {m.unit}"
 
 
 def discover(path: str | Path, outcome: str, *, above: float | None = None, below: float | None = None,
@@ -185,8 +205,8 @@ def discover(path: str | Path, outcome: str, *, above: float | None = None, belo
     model = exp.model_obj
     ctx = model.context(exp.base_data, dict(exp.settings))
     infos = {c: model.param_info(c, ctx) for c in cols}
-    sentences = {"en": box_sentence(box, rule, name, infos, int(y.sum()), len(y), "en"),
-                 "zh": box_sentence(box, rule, name_zh, infos, int(y.sum()), len(y), "zh")}
+    sentences = {lang: box_sentence(box, rule_words(outcome, above, below, lang), name if lang == "en" else name_zh,
+                                    infos, int(y.sum()), len(y), lang) for lang in ("en", "zh")}
     target = Path(path) / "discover"
     target.mkdir(exist_ok=True)
     stem = f"{outcome}_{'policy' + str(policy) if policy is not None else 'all'}"
