@@ -74,9 +74,10 @@ TEXT: dict[str, dict[str, str]] = {
                            "to rank policies by regret across futures.",
                      "zh": "未评估：以上结果仅适用于一组条件（需求、老龄化与居民行为按情景文件设定）。请运行交叉实验"
                            "（政策杠杆×不确定因素）并用 `govsim robust` 按后悔值对政策排序。"},
-    "robust_body": {"en": "{policies} policies were each run in the same {futures} sampled futures. Most robust "
-                          "(smallest largest-regret, {req}):",
-                    "zh": "{policies}个政策组合在相同的{futures}个抽样未来情景中分别运行。最稳健的政策（最大后悔值最小，{req}）："},
+    "robust_body": {"en": "In experiment “{name}”, {policies} policies were each run in the same {futures} sampled "
+                          "futures. Most robust (meeting the requirements most often, then smallest regret; {req}):",
+                    "zh": "在实验“{name}”中，{policies}个政策组合在相同的{futures}个抽样未来情景中分别运行。最稳健的政策"
+                          "（先看达标比例，再看后悔值；{req}）："},
     "no_requirements": {"en": "no requirements stated", "zh": "未设定达标要求"},
     "satisficing": {"en": "meets the requirements in {share} of futures", "zh": "在{share}的未来情景中达标"},
     "cost": {"en": "Cost", "zh": "成本"},
@@ -199,7 +200,7 @@ def robustness_summary(sweep: Path) -> dict:
         analyse_robustness(sweep, figures=False)
     ranking = pd.read_csv(ranking_file, index_col=0)
     info = json.loads(info_file.read_text(encoding="utf-8"))
-    return {"ranking": ranking, "futures": info["futures"], "policies": info["policies"],
+    return {"ranking": ranking, "futures": info["futures"], "policies": info["policies"], "name": info["experiment"],
             "requirements": info["requirements"]}
 
 
@@ -322,7 +323,7 @@ def render(path: Path, lang: str = "en", robust_dir: Path | None = None) -> str:
     else:
         rs = robustness_summary(Path(robust_dir))
         req = ("; ".join(rs["requirements"]) if rs["requirements"] else t("no_requirements", lang))
-        add(f"<p>{e(t('robust_body', lang, policies=rs['policies'], futures=rs['futures'], req=req))}</p><ol>")
+        add(f"<p>{e(t('robust_body', lang, name=rs['name'], policies=rs['policies'], futures=rs['futures'], req=req))}</p><ol>")
         for pid, row in rs["ranking"].head(3).iterrows():
             sat = (" — " + t("satisficing", lang, share=f"{row['satisficing']:.0%}")) if "satisficing" in row else ""
             add(f"<li>{e(str(row['label']))}{e(sat)}</li>")
