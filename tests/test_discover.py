@@ -203,3 +203,8 @@ def test_search_returns_only_policies_within_budget(tmp_path):
     assert r.trials.iloc[0]["cost_change_pct"] == pytest.approx(0, abs=1e-9) or \
         r.trials.iloc[0]["staffing.grid_workers_per_grid"] == 1.7
     assert (tmp_path / "out" / "pareto.png").stat().st_size > 5000
+
+
+def test_sensitivity_refuses_a_cross_sweep_and_points_to_robust(cross_sweep):
+    res = CliRunner().invoke(cli.app, ["sensitivity", str(cross_sweep)])
+    assert res.exit_code == 2 and "govsim robust" in res.stderr

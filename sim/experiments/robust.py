@@ -207,10 +207,12 @@ def plot_regret(path: Path, table: pd.DataFrame, ranking: pd.DataFrame, n_future
     from matplotlib.figure import Figure
     outs = list(dict.fromkeys(table["outcome"]))
     order = list(ranking.index)
-    fig = Figure(figsize=(4.2 * len(outs), 1.2 + 0.28 * len(order)))
-    axes = fig.subplots(1, len(outs), sharey=True, squeeze=False)[0]
+    ncols = min(4, len(outs))
+    nrows = -(-len(outs) // ncols)
+    fig = Figure(figsize=(5.0 + 2.6 * ncols, nrows * (1.0 + 0.2 * len(order)) + 0.6))
+    axes = fig.subplots(nrows, ncols, sharey=True, squeeze=False)
     y = np.arange(len(order))
-    for ax, o in zip(axes, outs):
+    for ax, o in zip(axes.flat, outs):
         t = table[table["outcome"] == o].set_index("policy").reindex(order)
         ax.barh(y, t["max_regret"], color="tab:orange", alpha=0.5, label="largest regret")
         ax.plot(t["p90_regret"], y, "|", color="k", ms=8, label="90th percentile")
@@ -220,11 +222,17 @@ def plot_regret(path: Path, table: pd.DataFrame, ranking: pd.DataFrame, n_future
         ax.set_xlim(left=0)
         ax.grid(axis="x", alpha=0.3)
         ax.tick_params(labelsize=7)
-    axes[0].set_yticks(y, [ranking.loc[p, "label"] for p in order], fontsize=7)
-    axes[0].set_ylim(len(order) - 0.5, -0.5)
-    axes[0].legend(fontsize=7, loc="lower right")
+    for ax in axes.flat[len(outs):]:
+        ax.set_visible(False)
+    for row in axes:
+        row[0].set_yticks(y, [f"[{p}] {ranking.loc[p, 'label']}" for p in order], fontsize=7)
+    axes[0, 0].set_ylim(len(order) - 0.5, -0.5)
+    axes[0, 0].legend(fontsize=7, loc="lower right")
     fig.suptitle(f"Regret of each policy across {n_futures} futures (shortfall from the best policy in the same "
                  "future; top = most robust overall)", fontsize=10, x=0.01, ha="left")
-    fig.tight_layout(rect=(0, 0, 1, 0.96))
+    width, height = fig.get_size_inches()
+    longest = max(len(f"[{p}] {ranking.loc[p, 'label']}") for p in order)
+    fig.subplots_adjust(left=min(0.6, (0.3 + 0.052 * longest) / width), right=0.98, top=1 - 0.8 / height,
+                        bottom=0.5 / height + 0.02, wspace=0.12, hspace=0.35 if nrows > 1 else 0.2)
     fig.savefig(path, dpi=110)
     return Path(path)

@@ -125,7 +125,9 @@ def search(exp: Experiment, out: Path, *, objectives=None, budget: float = 5.0, 
     table = pd.DataFrame(rows)
     front = {t.number for t in study.best_trials}
     table["pareto"] = table["trial"].isin(front) & table["feasible"]
-    pareto = table[table["pareto"]].sort_values(objs[0], ascending=directions[0] == "minimize")
+    # the sampler may propose a policy twice (same levers, same futures, same results): list it once
+    pareto = (table[table["pareto"]].drop_duplicates(subset=list(exp.levers))
+              .sort_values(objs[0], ascending=directions[0] == "minimize"))
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     files = [out / "trials.csv", out / "pareto.csv", out / RESULT_MARK]
