@@ -133,8 +133,10 @@ def search(exp: Experiment, out: Path, *, objectives=None, budget: float = 5.0, 
     files = [out / "trials.csv", out / "pareto.csv", out / RESULT_MARK]
     table.to_csv(files[0], index=False)
     pareto.to_csv(files[1], index=False)
+    from sim.runner import package_versions
     files[2].write_text(json.dumps({
-        "experiment": exp.name, "objectives": dict(zip(objs, directions)), "budget_pct": budget,
+        "experiment": exp.name, "experiment_file": exp.source, "resolved_experiment": exp.to_file_dict(None),
+        "versions": {**package_versions(), "optuna": optuna.__version__}, "objectives": dict(zip(objs, directions)), "budget_pct": budget,
         "status_quo": {"levers": sq, **sq_values}, "futures": worlds, "trials": trials, "seed": seed,
         "sampler": f"optuna {optuna.__version__} NSGAIISampler", "pareto_trials": sorted(int(t) for t in pareto["trial"]),
         "method": "each policy is run in the same futures (seeds as in the cross design) and averaged; feasible = "
