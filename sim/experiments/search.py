@@ -136,6 +136,7 @@ def search(exp: Experiment, out: Path, *, objectives=None, budget: float = 5.0, 
     from sim.runner import package_versions
     files[2].write_text(json.dumps({
         "experiment": exp.name, "experiment_file": exp.source, "resolved_experiment": exp.to_file_dict(None),
+        "base_scenario": exp.base_data,
         "versions": {**package_versions(), "optuna": optuna.__version__}, "objectives": dict(zip(objs, directions)), "budget_pct": budget,
         "status_quo": {"levers": sq, **sq_values}, "futures": worlds, "trials": trials, "seed": seed,
         "sampler": f"optuna {optuna.__version__} NSGAIISampler", "pareto_trials": sorted(int(t) for t in pareto["trial"]),
