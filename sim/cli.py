@@ -387,7 +387,7 @@ def comparison_table(comp: pd.DataFrame, base: str, scenarios: list[str], *, lan
                 spread = f" [dim]±{format_number(half)}[/dim]" if np.isfinite(half) else ""
                 word = f"\n[{style}]{escape(verdict_label(v, lang, short=True))}[/{style}]" if style else ""
                 cells.append(f"{format_number(r['difference'], signed=True)}{spread}{word}")
-            table.add_row(f"{ARROWS.get(m.better) or ' '} {escape(label(m, lang))} [dim]({escape(unit(m, lang))})[/dim]",
+            table.add_row(f"{ARROWS.get(m.better) or ' '} {escape(label(m, lang, short=True))} [dim]({escape(unit(m, lang))})[/dim]",
                           format_number(rows["base"].iloc[0]), *cells)
         table.add_section()
     return table

@@ -55,8 +55,10 @@ class PracticalError(ValueError):
     """A malformed practical-threshold override; the message names the metric and the allowed form."""
 
 
-def label(metric: Metric, lang: str = "en") -> str:
-    return metric.label_zh if lang == "zh" else metric.label
+def label(metric: Metric, lang: str = "en", short: bool = False) -> str:
+    """The metric's label in `lang`; `short`: the short English label declared beside it, for tables
+    that must fit 80 columns."""
+    return metric.label_zh if lang == "zh" else metric.label_short if short else metric.label
 
 
 def unit(metric: Metric, lang: str = "en") -> str:
