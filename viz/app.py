@@ -14,11 +14,13 @@ drawings as the drawing takes (the charts show every day: each drawing carries a
 
 from __future__ import annotations
 
+import contextvars
 import html
 import os
 import sys
 import threading
 import time
+import traceback
 from pathlib import Path
 
 import solara
@@ -73,26 +75,72 @@ def resolve(ref: str) -> str:
 
 
 def play_loop(model: VizModel, state: ViewState, cancel: threading.Event) -> None:
-    """Step the model while playing; redraw at most MAX_FPS times a second (see the module docstring)."""
+    """Step the model while playing, on a schedule of `speed` days a second, and redraw between days.
+
+    Day k of the play is due k/speed seconds after Play; the loop steps every day that is due, then
+    draws once (at most MAX_FPS times a second). When a drawing takes longer than a day, the days due
+    meanwhile are stepped before the next drawing, so the set speed holds and every chart still shows
+    every day. At "as fast as drawn" (speed 0) one day is stepped per drawing.
+    """
+    start = time.monotonic()
+    played = 0
     last_draw = 0.0
-    drawn_day = model.day
-    while not cancel.is_set() and state.playing.value:
+    while not cancel.is_set() and state.playing.value and model.running:
         speed = state.speed.value
-        start = time.monotonic()
-        model.step()
-        now = time.monotonic()
-        if now - last_draw >= 1.0 / (min(speed, MAX_FPS) if speed else MAX_FPS):
-            redraw(state)
-            drawn_day = model.day
-            last_draw = time.monotonic()
         if speed:
-            rest = 1.0 / speed - (time.monotonic() - start)
-            if rest > 0:
-                cancel.wait(rest)
-        if not model.running:   # the planned days are done
-            state.playing.set(False)
-    if model.day != drawn_day:
-        redraw(state)
+            due = int((time.monotonic() - start) * speed) + 1 - played
+            if due <= 0:
+                cancel.wait((played / speed) - (time.monotonic() - start))
+                continue
+            for _ in range(due):
+                model.step()
+                played += 1
+                if not model.running:
+                    break
+        else:
+            model.step()
+            played += 1
+        wait = last_draw + 1.0 / MAX_FPS - time.monotonic()
+        if wait > 0 and speed:
+            continue   # drawn recently: keep stepping on schedule
+        redraw(state, model)
+        last_draw = time.monotonic()
+    redraw(state, model)
+    if not model.running:   # the planned days are done
+        state.playing.set(False)
+
+
+class Player:
+    """The thread that plays the model: started when Play is pressed, stopped on Pause, Reset or close.
+
+    It runs in a copy of the context of the browser event that started it (Solara's session and the
+    page's render context), so its redraws reach this page.
+    """
+
+    def __init__(self):
+        self.thread: threading.Thread | None = None
+        self.cancel = threading.Event()
+
+    def follow(self, model: VizModel, state: ViewState) -> None:
+        self.stop()
+        if not state.playing.value:
+            return
+        self.cancel = cancel = threading.Event()
+        context = contextvars.copy_context()
+
+        def run():
+            try:
+                play_loop(model, state, cancel)
+            except Exception:   # a thread's exception is otherwise silent: say it, and stop playing
+                traceback.print_exc()
+                state.playing.set(False)
+
+        self.thread = threading.Thread(target=context.run, args=(run,), daemon=True, name="govsim-player")
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.cancel.set()   # not joined: the thread may be waiting for the render this call is part of
+        self.thread = None
 
 
 @solara.component
@@ -103,7 +151,7 @@ def PlayBar(model: VizModel, state: ViewState, on_reset):
 
     def step():
         model.step()
-        redraw(state)
+        redraw(state, model)
 
     with solara.Row(gap="6px", style="align-items: center", classes=["govsim-playbar"]):
         solara.Button(t("pause", lang) if playing else t("play", lang), on_click=lambda: state.playing.set(not playing),
@@ -162,10 +210,11 @@ def Cockpit(scenario_file: str):
         state.selected_resident.set(None)
         state.scope.set("all")
         model_r.set(new)
-        redraw(state)
+        redraw(state, new)
 
-    solara.use_thread(lambda cancel: play_loop(model, state, cancel), dependencies=[state.playing.value, model],
-                      intrusive_cancel=False)
+    player = solara.use_memo(Player, [])
+    solara.use_effect(lambda: player.follow(model, state), [state.playing.value, model])
+    solara.use_effect(lambda: player.stop, [])   # closing the page stops the thread
     with solara.Column(gap="0px", style="padding: 0"):   # one root: no gaps from the invisible elements
         CockpitBody(scenario_file, model, state, settings, reset)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import html
 from dataclasses import dataclass
 
+import reacton.core
 import solara
 
 from sim.metrics import METRIC_BY_NAME
@@ -42,20 +43,42 @@ class ViewState:
     scope: solara.Reactive                # ALL_COMMUNITIES or a community index as str
     lever_error: solara.Reactive          # str | None
     lever_epoch: solara.Reactive          # bumped when a change is refused: rebuilds the controls
+    n_changes: solara.Reactive = None     # changes made so far: re-renders the lever panel (not every day)
+    render_context: object = None         # the page's reacton render context (batches a redraw)
 
 
 def use_view_state(lang: str) -> ViewState:
+    # The tick and the change count are stores of their own (solara.reactive), not state of the page
+    # component (solara.use_reactive): setting them re-renders only the components that read them,
+    # not the whole page with its dozens of lever widgets.
+    tick = solara.use_memo(lambda: solara.reactive(0), [])
+    n_changes = solara.use_memo(lambda: solara.reactive(0), [])
     return ViewState(
-        lang=solara.use_reactive(lang), tick=solara.use_reactive(0), playing=solara.use_reactive(False),
+        lang=solara.use_reactive(lang), tick=tick, playing=solara.use_reactive(False),
         speed=solara.use_reactive(10), selected_grid=solara.use_reactive(None),
         selected_resident=solara.use_reactive(None), measure=solara.use_reactive(district.DEFAULT_MEASURE),
         compare=solara.use_reactive(False), scope=solara.use_reactive(ALL_COMMUNITIES),
-        lever_error=solara.use_reactive(None), lever_epoch=solara.use_reactive(0))
+        lever_error=solara.use_reactive(None), lever_epoch=solara.use_reactive(0),
+        n_changes=n_changes, render_context=reacton.core.get_render_context())
 
 
-def redraw(state: ViewState) -> None:
-    """Redraw everything that shows the model (after a lever change, the counterfactual switch...)."""
-    state.tick.set(state.tick.value + 1)
+def redraw(state: ViewState, model: VizModel | None = None) -> None:
+    """Redraw everything that shows the model (after a day, a lever change, the counterfactual switch).
+
+    In one batch: every component reading the tick re-renders in a single pass (a reactive's
+    subscribers are otherwise rendered one pass each, each pass walking the whole page).
+    """
+    def bump():
+        state.tick.set(state.tick.value + 1)
+        if model is not None:
+            state.n_changes.set(len(model.changes_log))
+
+    rc = state.render_context
+    if rc is None:
+        bump()
+        return
+    with rc:
+        bump()
 
 
 # ==================================================================================================
@@ -261,8 +284,7 @@ def _short(path: str) -> str:
 @solara.component
 def LeverSection(model: VizModel, state: ViewState):
     """The levers, re-rendered only when a parameter changed (not at every day: dozens of widgets)."""
-    state.tick.get()
-    LeverPanel(model, state, len(model.changes_log), state.lang.value)
+    LeverPanel(model, state, state.n_changes.value, state.lang.value)
 
 
 @solara.component
@@ -298,7 +320,7 @@ def LeverPanel(model: VizModel, state: ViewState, n_changes: int, lang: str):
             state.lever_epoch.set(state.lever_epoch.value + 1)
             return
         state.lever_error.set(None)
-        redraw(state)
+        redraw(state, model)
 
     items = [{"text": t("all_communities", lang), "value": ALL_COMMUNITIES}] + [
         {"text": f"{t('community', lang)} {k} · {name}", "value": str(k)} for k, name in enumerate(names)]
