@@ -1,0 +1,98 @@
+"""No-browser tests of the cockpit's parts: labels from the declarations, the district map, sizing,
+the charts' options, the experiment panel's input checks, and the page rendered and stepped."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from sim.metrics import METRIC_BY_NAME, SERIES_BY_NAME
+from sim.scenario import ScenarioError, load_scenario
+from viz import charts, district
+from viz.experiment import parse_values
+from viz.i18n import fmt_metric, metric_label, series_label
+from viz.levers import levers
+from viz.vizmodel import VizModel, sized
+
+
+def test_labels_come_from_the_declarations():
+    for name in ("satisfaction", "gap_satisfaction_60plus", "total_cost"):
+        assert metric_label(name, "zh") == METRIC_BY_NAME[name].label_zh
+        assert metric_label(name, "en") == METRIC_BY_NAME[name].label
+    assert series_label("backlog", "zh") == SERIES_BY_NAME["backlog"].label_zh
+    option = charts.series_chart("mood_chart", VizModel().daily_frame(), None, [], 365, "zh", 0)
+    assert [s["name"] for s in option["series"]] == [SERIES_BY_NAME[n].label_zh for n in charts.CHARTS["mood_chart"][0]]
+
+
+def test_numbers_of_one_unit_read_alike():
+    assert fmt_metric("within_deadline", 0.8, "en") == ("80.0%", "")
+    assert fmt_metric("median_days", 3, "en") == ("3.0", "days")
+    assert fmt_metric("satisfaction", 0.65, "zh") == ("0.650", "")
+    assert fmt_metric("total_cost", float("nan"), "en")[0] == "–"
+
+
+def test_sizes_give_more_grids_at_larger_sizes():
+    base = load_scenario("baseline.yaml")
+    big = load_scenario("baseline.yaml", sized(base, 100_000))
+    p = big.population
+    assert p.subdistricts * p.communities_per_subdistrict * p.grids_per_community == 100
+    assert p.residents_per_grid * 100 == 100_000
+    small = load_scenario("mixed_district.yaml", sized(load_scenario("mixed_district.yaml"), 8000))
+    assert small.population.communities_per_subdistrict == 4   # the four kinds are kept
+
+
+def test_map_has_a_polygon_per_grid_and_shows_differences_between_communities():
+    model = VizModel(scenario_file="mixed_district.yaml", residents=8000)
+    model.run_for(60)
+    grids, comms = model.district()
+    geo = district.district_geojson(grids["community"].to_numpy())
+    assert [f["properties"]["name"] for f in geo["features"]] == [f"G{g}" for g in grids["grid"]]
+    by_comm = grids.groupby("community")["share_60plus"].mean()
+    assert by_comm.max() - by_comm.min() > 0.05   # the kinds differ, and the map can show it
+    anchors = district.community_anchors(geo, grids["community"].to_numpy())
+    option = district.map_option(grids, comms, anchors, "share_60plus", "en", selected=3, epoch=0)
+    data = option["series"][0]["data"]
+    assert len(data) == len(grids) and data[3]["itemStyle"]["borderWidth"] == 3
+    assert len({round(d["value"], 3) for d in data}) > 1
+    assert "old inner city" in data[0]["tip"] or "commodity estate" in data[0]["tip"] or "village" in data[0]["tip"]
+    for m in district.MEASURES:   # every measure is a column of the model's grid frame
+        assert m.column in grids
+        lo, hi = district._range(grids[m.column].to_numpy(dtype=float), m)
+        assert hi > lo
+
+
+def test_grid_frame_gaps_match_the_community_frame_in_a_one_grid_community():
+    model = VizModel(scenario_file="baseline.yaml")
+    model.run_for(90)
+    grids = model.grid_frame()
+    gap = grids["gap_satisfaction_60plus"].to_numpy()
+    assert np.allclose(gap, grids["satisfaction_under60"] - grids["satisfaction_60plus"], equal_nan=True)
+    assert np.allclose(grids["reported_gap_satisfaction"], grids["served_satisfaction"] - grids["satisfaction_all"],
+                       equal_nan=True)
+
+
+def test_empty_chart_has_the_planned_days_and_changes_are_numbered_marks():
+    model = VizModel()
+    empty = charts.series_chart("cases_chart", model.daily_frame(), None, [], model.steps_planned, "en", 0)
+    assert empty["xAxis"]["min"] == 0 and empty["xAxis"]["max"] == model.steps_planned
+    assert all(s["data"] == [] for s in empty["series"])
+    model.run_for(5)
+    model.change({"policies.share_joined": 0.5}, label="share_joined=0.5")
+    model.run_for(5)
+    model.set_counterfactual(True)
+    frame, twin = model.frames()
+    option = charts.series_chart("cases_chart", frame, twin, model.change_marks(), 365, "en", 0)
+    marks = option["series"][0]["markLine"]["data"]
+    assert marks == [{"xAxis": 5.5, "name": "#1"}]
+    dashed = [s for s in option["series"] if s["id"].endswith("-unchanged")]
+    assert len(dashed) == 4 and all(s["lineStyle"]["type"] == "dashed" for s in dashed)
+    assert len(dashed[0]["data"]) == 10
+
+
+def test_experiment_values_are_checked_against_the_schema():
+    lever = next(lv for lv in levers(load_scenario("baseline.yaml")) if lv.path == "policies.share_joined")
+    assert parse_values(lever, "0.2, 0.8") == (0.2, 0.8)
+    with pytest.raises(ScenarioError, match="policies.share_joined.*out of range"):
+        parse_values(lever, "0.2, 7")
+    with pytest.raises(ScenarioError, match="not a number"):
+        parse_values(lever, "a")
