@@ -215,56 +215,50 @@ def Cockpit(scenario_file: str):
     player = solara.use_memo(Player, [])
     solara.use_effect(lambda: player.follow(model, state), [state.playing.value, model])
     solara.use_effect(lambda: player.stop, [])   # closing the page stops the thread
-    with solara.Column(gap="0px", style="padding: 0"):   # one root: no gaps from the invisible elements
-        CockpitBody(scenario_file, model, state, settings, reset)
-
-
-@solara.component
-def CockpitBody(scenario_file: str, model: VizModel, state: ViewState, settings: solara.Reactive, on_reset):
-    with solara.Column(gap="0px", style="padding: 0"):
-        CockpitParts(scenario_file, model, state, settings, on_reset)
+    CockpitParts(scenario_file, model, state, settings, reset)
 
 
 @solara.component
 def CockpitParts(scenario_file: str, model: VizModel, state: ViewState, settings: solara.Reactive, on_reset):
     lang = state.lang.value
-    solara.Style(CSS)
-    solara.Title(f"govsim · {model.params.name}")
-    with solara.AppBar():
-        PlayBar(model, state, on_reset)
-    solara.AppBarTitle(f"govsim · {model.params.name}")
-    with solara.Sidebar():
-        with solara.Column(gap="6px", classes=["govsim-sidebar"]):
-            with solara.Card(t("run_settings", lang), margin=0):
-                RunSettings(scenario_file, model, state, settings)
-                for k, notice in enumerate(model.notices):
-                    solara.Error(notice).key(f"notice-{k}")
-            with solara.Card(margin=0, classes=["govsim-levers"]):
-                CompareSwitch(model, state)
-            with solara.Card(t("levers", lang), subtitle=t("lever_note", lang), margin=0, classes=["govsim-levers"]):
-                LeverSection(model, state)
-            with solara.Card(t("changes", lang), margin=0, classes=["govsim-changes"]):
-                ChangesList(model, state)
-    with solara.Column(gap="6px", style="padding: 4px 10px 10px 10px", classes=["govsim-main"]):
-        Headline(model, state)
-        with solara.Columns([5, 6], gutters_dense=True):
-            with solara.Div(classes=["govsim-panel"]):
-                MapPanel(model, state)
-            with solara.Column(gap="6px"):
+    with solara.Column(gap="0px", style="padding: 0"):   # one root: no gaps from the invisible parts
+        solara.Style(CSS)
+        solara.Title(f"govsim · {model.params.name}")
+        with solara.AppBar():
+            PlayBar(model, state, on_reset)
+        solara.AppBarTitle(f"govsim · {model.params.name}")
+        with solara.Sidebar():
+            with solara.Column(gap="6px", classes=["govsim-sidebar"]):
+                with solara.Card(t("run_settings", lang), margin=0):
+                    RunSettings(scenario_file, model, state, settings)
+                    for k, notice in enumerate(model.notices):
+                        solara.Error(notice).key(f"notice-{k}")
+                with solara.Card(margin=0, classes=["govsim-levers"]):
+                    CompareSwitch(model, state)
+                with solara.Card(t("levers", lang), subtitle=t("lever_note", lang), margin=0, classes=["govsim-levers"]):
+                    LeverSection(model, state)
+                with solara.Card(t("changes", lang), margin=0, classes=["govsim-changes"]):
+                    ChangesList(model, state)
+        with solara.Column(gap="6px", style="padding: 4px 10px 10px 10px", classes=["govsim-main"]):
+            Headline(model, state)
+            with solara.Columns([5, 6], gutters_dense=True):
                 with solara.Div(classes=["govsim-panel"]):
-                    SeriesChart(model, state, "cases_chart", height="228px")
+                    MapPanel(model, state)
+                with solara.Column(gap="6px"):
+                    with solara.Div(classes=["govsim-panel"]):
+                        SeriesChart(model, state, "cases_chart", height="228px")
+                    with solara.Div(classes=["govsim-panel"]):
+                        SeriesChart(model, state, "mood_chart", height="228px")
+            with solara.Columns([1, 1], gutters_dense=True):
                 with solara.Div(classes=["govsim-panel"]):
-                    SeriesChart(model, state, "mood_chart", height="228px")
-        with solara.Columns([1, 1], gutters_dense=True):
-            with solara.Div(classes=["govsim-panel"]):
-                SeriesChart(model, state, "dept_chart", height="260px")
-            with solara.Div(classes=["govsim-panel"]):
-                SeriesChart(model, state, "outcome_chart", height="260px")
-        with solara.Columns([1, 1], gutters_dense=True):
-            with solara.Div(classes=["govsim-panel"]):
-                InspectorPanel(model, state)
-            with solara.Div(classes=["govsim-panel"]):
-                ExperimentPanel(model, state)
+                    SeriesChart(model, state, "dept_chart", height="260px")
+                with solara.Div(classes=["govsim-panel"]):
+                    SeriesChart(model, state, "outcome_chart", height="260px")
+            with solara.Columns([1, 1], gutters_dense=True):
+                with solara.Div(classes=["govsim-panel"]):
+                    InspectorPanel(model, state)
+                with solara.Div(classes=["govsim-panel"]):
+                    ExperimentPanel(model, state)
 
 
 @solara.component

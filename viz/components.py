@@ -216,8 +216,8 @@ def GridStateView(model: VizModel, grid: int, lang: str):
     """A grid's figures: the map's tooltip, plus what its grid workers see today."""
     info = model.grid_info(grid)
     grids, comms = model.district()
-    row = grids.iloc[grid]
-    comm = comms.set_index("community").loc[row["community"]]
+    row = grids.iloc[grid].to_dict()
+    comm = comms.set_index("community").loc[row["community"]].to_dict() | {"community": row["community"]}
     solara.Text(f"{t('grid', lang)} G{grid}", style="font-weight: 500; color: #1f4e9c").meta(ref="grid-state")
     solara.HTML(tag="div", unsafe_innerHTML=district.tooltip(row, comm, lang), classes=["govsim-grid-state"])
     rows = [("grid workers", fmt(info["grid_workers"])), ("open cases", str(info["open_cases"])),
@@ -335,10 +335,26 @@ def LeverPanel(model: VizModel, state: ViewState, n_changes: int, lang: str):
     # Keys: the list above the groups changes with the scope; without them reacton would match controls
     # by position and hand one lever's widget to another.
     for k, (group, items) in enumerate(groups.items()):
-        with solara.Details(group, expand=(k == 0)).key(f"group:{group}"):
+        with LeverGroup(group, open_first=(k == 0)).key(f"group:{group}"):
             for lever in items:
                 disabled = community is not None and not lever.local
                 LeverControl(lever, current(lever), disabled, change).key(f"lever:{lever.path}:{epoch}")
+
+
+@solara.component
+def LeverGroup(title: str, open_first: bool = False, children=[]):
+    """A group of levers that can be folded; a folded group's controls are not built at all (every
+    widget on the page is walked at every redraw while playing)."""
+    is_open = solara.use_reactive(open_first)
+    with solara.Column(gap="0px", classes=["govsim-lever-group"]):
+        solara.Button(("▾ " if is_open.value else "▸ ") + title, text=True, small=True,
+                      on_click=lambda: is_open.set(not is_open.value),
+                      style="justify-content: flex-start; text-transform: none; font-weight: 500; padding: 0 4px",
+                      classes=["govsim-lever-group-title"])
+        if is_open.value:
+            with solara.Column(gap="4px", style="padding: 0 4px 8px 8px"):
+                for child in children:
+                    solara.display(child)
 
 
 def css_class(path: str) -> str:

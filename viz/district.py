@@ -137,8 +137,8 @@ def _range(values: np.ndarray, measure: Measure) -> tuple[float, float]:
     return lo, hi
 
 
-def tooltip(row: pd.Series, community: pd.Series, lang: str) -> str:
-    """The figures of one grid, as the map's tooltip shows them."""
+def tooltip(row, community, lang: str) -> str:
+    """The figures of one grid (a mapping of its grid-frame row), as the map's tooltip shows them."""
     def line(label, value):
         return f"<tr><td style='color:#666;padding-right:8px'>{html.escape(label)}</td><td>{value}</td></tr>"
 
@@ -159,18 +159,23 @@ def map_option(grids: pd.DataFrame, communities: pd.DataFrame, anchors, measure:
     m = MEASURE_BY_COLUMN[measure]
     values = grids[m.column].to_numpy(dtype=float)
     lo, hi = _range(values, m)
-    comm = communities.set_index("community")
+    comm = {int(c["community"]): c for c in communities.to_dict("records")}
     many = len(grids) > 24
     data = []
-    for row in grids.itertuples(index=False):
-        r = pd.Series(row._asdict())
-        v = float(getattr(row, m.column))
-        item = {"name": f"G{row.grid}", "id": int(row.grid), "value": v if math.isfinite(v) else None,
-                "tip": tooltip(r, comm.loc[row.community], lang)}
-        if row.grid == selected:
+    for row in grids.to_dict("records"):
+        v = float(row[m.column])
+        item = {"name": f"G{row['grid']}", "id": int(row["grid"]), "value": v if math.isfinite(v) else None,
+                "tip": tooltip(row, comm[int(row["community"])], lang)}
+        if row["grid"] == selected:
             item["itemStyle"] = {"borderColor": "#1a237e", "borderWidth": 3}
         data.append(item)
-    labels = [{"name": str(comm.loc[c, "name"]), "value": [x, y + 0.05]} for c, x, y in anchors]
+    labels = []
+    for c, x, y in anchors:
+        info = comm[c]
+        name = str(info["name"])
+        if info["kind"] not in ("", "default"):
+            name += " · " + kind_label(str(info["kind"]), str(info.get("kind_description", "")), lang)
+        labels.append({"name": name, "value": [x, y + 0.05]})
     return {
         "epoch": epoch,
         "tooltip": {"trigger": "item", "fromData": True, "confine": True},
