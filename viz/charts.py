@@ -104,21 +104,33 @@ def _frame_option(title, series, legend, x, ys, epoch, with_twin, lang) -> dict:
 
 def department_chart(frame: pd.DataFrame, twin: pd.DataFrame | None, departments: list[str],
                      marks: list[tuple[int, str]], x_max: int, lang: str, epoch) -> dict:
-    """Cases waiting per department, stacked: the top edge is the total, each band one department."""
-    x, ys = _axes(x_max, "cases" if lang == "en" else "件", None, False)
-    series = []
+    """Cases waiting per department and day as a heat map: one row per department, so nine queues
+    never overlap; the unchanged scenario is not drawn here (its total queue is in the headline's
+    backlog and the cases chart)."""
+    n = len(frame)
+    data = []
+    vmax = 1.0
     for k, dept in enumerate(departments):
-        colour = PALETTE[k % len(PALETTE)]
-        s = {"id": dept, "name": dept.replace("_", " "), "type": "line", "stack": "queues", "showSymbol": False,
-             "areaStyle": {"opacity": 0.55, "color": colour}, "lineStyle": {"width": 0.6, "color": colour},
-             "itemStyle": {"color": colour}, "data": points(frame, f"queue_{dept}")}
-        if k == 0:
-            s["markLine"] = _marks(marks)
-        series.append(s)
-    if twin is not None:
-        total = twin[[f"queue_{d}" for d in departments]].sum(axis=1)
-        series.append({"id": "total-unchanged", "name": t("unchanged", lang), "type": "line", "showSymbol": False,
-                       "lineStyle": {"width": 1.4, "type": "dashed", "color": "#000"}, "itemStyle": {"color": "#000"},
-                       "data": points(pd.DataFrame({"day": twin["day"], "total": total}), "total")})
-    return _frame_option(t("dept_chart", lang), series, [d.replace("_", " ") for d in departments], x, ys, epoch,
-                         twin is not None, lang)
+        col = f"queue_{dept}"
+        if col not in frame or not n:
+            continue
+        values = frame[col].to_numpy(dtype=float)
+        vmax = max(vmax, float(values.max()))
+        data += [[d, k, float(v)] for d, v in enumerate(values)]
+    labels = [d.replace("_", " ") for d in departments]
+    return {
+        "epoch": epoch,
+        "title": {"text": t("dept_chart", lang), "left": 4, "top": 0, "textStyle": {"fontSize": 13, "fontWeight": 500}},
+        "tooltip": {"position": "top", "confine": True},
+        "grid": {"left": 130, "right": 14, "top": 30, "bottom": 44},
+        "xAxis": {"type": "category", "data": list(range(1, x_max + 1)), "axisLabel": {"fontSize": 10, "interval": 49},
+                  "splitArea": {"show": False}},
+        "yAxis": {"type": "category", "data": labels, "axisLabel": {"fontSize": 10}, "inverse": True},
+        "visualMap": {"min": 0, "max": vmax, "calculable": False, "orient": "horizontal", "left": "center",
+                      "bottom": 0, "itemWidth": 10, "itemHeight": 140, "textStyle": {"fontSize": 10},
+                      "inRange": {"color": ["#f7fbff", "#fdae61", "#d7191c"]}},
+        "series": [{"id": "queues", "name": t("dept_chart", lang), "type": "heatmap", "data": data,
+                    "progressive": 0,
+                    "markLine": {**_marks([(day - 0.5, label) for day, label in marks]), "data": [
+                        {"xAxis": day, "name": f"#{k + 1}"} for k, (day, _) in enumerate(marks)]}}],
+    }

@@ -91,7 +91,7 @@ def district_geojson(grid_community: np.ndarray) -> dict:
     for g, c in enumerate(grid_community.tolist()):
         k = local[c]
         local[c] += 1
-        ox, oy = (c % per_row) * (bw + 0.6), (c // per_row) * (bh + 0.6)
+        ox, oy = (c % per_row) * (bw + 1.0), (c // per_row) * (bh + 0.8)
         i, j = k % bw, k // bw
 
         def corner(ci, cj, c=c, ox=ox, oy=oy):
@@ -173,8 +173,8 @@ def map_option(grids: pd.DataFrame, communities: pd.DataFrame, anchors, measure:
     for c, x, y in anchors:
         info = comm[c]
         name = str(info["name"])
-        if info["kind"] not in ("", "default"):
-            name += " · " + kind_label(str(info["kind"]), str(info.get("kind_description", "")), lang)
+        if info["kind"] not in ("", "default") and name == f"community {c}":   # unnamed: its number and kind
+            name = f"{c} · " + kind_label(str(info["kind"]), str(info.get("kind_description", "")), lang)
         labels.append({"name": name, "value": [x, y + 0.05]})
     return {
         "epoch": epoch,
@@ -187,12 +187,13 @@ def map_option(grids: pd.DataFrame, communities: pd.DataFrame, anchors, measure:
         "geo": {"map": MAP_NAME, "roam": True, "aspectScale": 1, "top": 34, "bottom": 34, "left": 6, "right": 6,
                 "itemStyle": {"borderColor": "#fff", "borderWidth": 1, "areaColor": "#ddd"},
                 "emphasis": {"label": {"show": False}, "itemStyle": {"borderColor": "#000", "borderWidth": 2}},
-                "label": {"show": not many, "fontSize": 10, "color": "#222"}},
+                "label": {"show": not many, "fontSize": 10, "color": "#222", "textBorderColor": "#fff",
+                          "textBorderWidth": 2}},
         "series": [
             {"id": "grids", "type": "map", "geoIndex": 0, "data": data},
             {"id": "community-names", "type": "scatter", "coordinateSystem": "geo", "symbolSize": 0,
              "silent": True, "data": labels,
-             "label": {"show": True, "formatter": "{b}", "position": "top", "fontSize": 11, "color": "#333",
+             "label": {"show": True, "formatter": "{b}", "position": "top", "fontSize": 10, "color": "#333",
                        "fontWeight": "bold"}},
         ],
     }
