@@ -33,7 +33,7 @@ except ImportError:
 
 from sim.scenario import ScenarioError, resolve_scenario_file, shipped_scenarios  # noqa: E402
 from viz.components import (ChangesList, CompareSwitch, Headline, InspectorPanel, LeverSection,  # noqa: E402
-                            MapPanel, SeriesChart, ViewState, redraw, use_view_state)
+                            MapPanel, SeriesChart, ViewState, redraw, redraw_live, use_view_state)
 from viz.experiment import ExperimentPanel  # noqa: E402
 from viz.i18n import DEFAULT_LANGUAGE, LANGUAGES, t  # noqa: E402
 from viz.vizmodel import (AS_IN_FILE, DEFAULT_SCENARIO, SIZE_CHOICES, VizModel, load_for_view,  # noqa: E402
@@ -46,7 +46,10 @@ solara.server.settings.theme.title = "govsim"
 SPEEDS = (1, 2, 5, 10, 20, 50, 0)   # days per second; 0 = as fast as the page draws
 MAX_FPS = 10                        # drawings per second while playing, at most
 CSS = """
-.govsim-headline { margin: 0 0 4px 0; }
+.govsim-headline { margin: 0 0 4px 0; display: flex; gap: 8px; align-items: stretch; }
+.govsim-day-box { min-width: 96px; display: flex; flex-direction: column; justify-content: center; }
+.govsim-day { font-size: 22px; font-weight: 600; line-height: 1.1; }
+.govsim-of-days { font-size: 11px; color: #666; }
 .solara-content-main .v-content__wrap > div { padding-top: 4px !important; }
 .govsim-e-card { flex: 1 1 0; min-width: 0; background: #f6f8fb; border-radius: 6px; padding: 4px 8px;
                  border-left: 3px solid #1f4e9c; }
@@ -78,7 +81,8 @@ def play_loop(model: VizModel, state: ViewState, cancel: threading.Event) -> Non
     """Step the model while playing, on a schedule of `speed` days a second, and redraw between days.
 
     Day k of the play is due k/speed seconds after Play; the loop steps every day that is due, then
-    draws once (at most MAX_FPS times a second). When a drawing takes longer than a day, the days due
+    draws once (at most MAX_FPS times a second): the headline, the map and the charts are set in place
+    (``redraw_live``); the whole page is redrawn when play stops. When a drawing takes longer than a day, the days due
     meanwhile are stepped before the next drawing, so the set speed holds and every chart still shows
     every day. At "as fast as drawn" (speed 0) one day is stepped per drawing.
     """
@@ -103,7 +107,7 @@ def play_loop(model: VizModel, state: ViewState, cancel: threading.Event) -> Non
         wait = last_draw + 1.0 / MAX_FPS - time.monotonic()
         if wait > 0 and speed:
             continue   # drawn recently: keep stepping on schedule
-        redraw(state, model)
+        redraw_live(state)
         last_draw = time.monotonic()
     redraw(state, model)
     if not model.running:   # the planned days are done

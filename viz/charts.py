@@ -26,13 +26,12 @@ CHARTS = {   # chart key -> series (names in sim.metrics.SERIES), right-axis ser
 
 
 def points(frame: pd.DataFrame | None, column: str) -> list:
-    """[[day, value], ...] with 4 significant digits (the chart cannot show more; the message is smaller)."""
+    """[[day, value], ...], values rounded to 4 decimals (the chart cannot show more; the message is
+    smaller), NaN as null (JSON has no NaN)."""
     if frame is None or column not in frame or frame.empty:
         return []
-    v = frame[column].to_numpy(dtype=float)
-    v = np.where(np.isfinite(v), v, np.nan)
-    rounded = [None if np.isnan(x) else float(f"{x:.4g}") for x in v]
-    return [[int(d), x] for d, x in zip(frame["day"].to_numpy(), rounded)]
+    values = np.round(frame[column].to_numpy(dtype=float), 4).tolist()
+    return [[d, None if v != v else v] for d, v in zip(frame["day"].tolist(), values)]
 
 
 def _marks(marks: list[tuple[int, str]]) -> dict:
@@ -116,7 +115,7 @@ def department_chart(frame: pd.DataFrame, twin: pd.DataFrame | None, departments
             continue
         values = frame[col].to_numpy(dtype=float)
         vmax = max(vmax, float(values.max()))
-        data += [[d, k, float(v)] for d, v in enumerate(values)]
+        data += [[d, k, v] for d, v in enumerate(values.tolist())]
     labels = [d.replace("_", " ") for d in departments]
     return {
         "epoch": epoch,

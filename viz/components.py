@@ -17,7 +17,7 @@ import solara
 from sim.metrics import METRIC_BY_NAME
 from sim.scenario import ScenarioError, get_path
 from viz import charts, district
-from viz.echart import EChart
+from viz.echart import EChartElement
 from viz.i18n import e_label, fmt_metric, fmt_value, metric_label, t
 from viz.levers import Lever, fmt, lever_groups
 from viz.vizmodel import VizModel
@@ -45,6 +45,7 @@ class ViewState:
     lever_epoch: solara.Reactive          # bumped when a change is refused: rebuilds the controls
     n_changes: solara.Reactive = None     # changes made so far: re-renders the lever panel (not every day)
     render_context: object = None         # the page's reacton render context (batches a redraw)
+    live: dict = None                     # key -> update(): redraws one widget in place while playing
 
 
 def use_view_state(lang: str) -> ViewState:
@@ -59,7 +60,8 @@ def use_view_state(lang: str) -> ViewState:
         selected_resident=solara.use_reactive(None), measure=solara.use_reactive(district.DEFAULT_MEASURE),
         compare=solara.use_reactive(False), scope=solara.use_reactive(ALL_COMMUNITIES),
         lever_error=solara.use_reactive(None), lever_epoch=solara.use_reactive(0),
-        n_changes=n_changes, render_context=reacton.core.get_render_context())
+        n_changes=n_changes, render_context=reacton.core.get_render_context(),
+        live=solara.use_memo(dict, []))
 
 
 def redraw(state: ViewState, model: VizModel | None = None) -> None:
@@ -81,38 +83,61 @@ def redraw(state: ViewState, model: VizModel | None = None) -> None:
         bump()
 
 
+def redraw_live(state: ViewState) -> None:
+    """Redraw, while playing, what shows the day: the headline, the map and the charts, by setting
+    their widgets' values directly (no render pass over the page's hundreds of widgets). The rest
+    (inspector, lever panel, changes list) follows at the next full redraw (pause, step, a change)."""
+    for update in list(state.live.values()):
+        update()
+
+
+def use_live(state: ViewState, key: str, element, trait: str, compute, dependencies: list) -> None:
+    """Register `compute` as the live value of `element`'s widget trait (see redraw_live)."""
+    def register():
+        widget = solara.get_widget(element)
+
+        def update():
+            setattr(widget, trait, compute())
+
+        state.live[key] = update
+        return lambda: state.live.pop(key, None) if state.live.get(key) is update else None
+
+    solara.use_effect(register, dependencies)
+
+
 # ==================================================================================================
 # The headline: the day and the 4E numbers, with the unchanged scenario beside them
+
+def headline_html(model: VizModel, lang: str) -> str:
+    """The day and the 4E headline numbers (the unchanged scenario's beside them) as HTML."""
+    now, then = model.summaries_now()
+    parts = [f"<div class='govsim-day-box'><div class='govsim-day'>"
+             f"{html.escape((t('day', lang) + ' ' + str(model.day) + ' ' + t('day_suffix', lang)).strip())}</div>"
+             f"<div class='govsim-of-days'>{html.escape(t('of_days', lang, n=model.steps_planned))}</div></div>"]
+    for e, names in HEADLINE:
+        cells = []
+        for name in names:
+            value, unit = fmt_metric(name, now[name], lang)
+            m = METRIC_BY_NAME[name]
+            other = ""
+            if then is not None:
+                ov, _ = fmt_metric(name, then[name], lang)
+                other = f"<span class='govsim-unchanged'>{html.escape(t('unchanged', lang))} {ov}</span>"
+            cells.append(f"<div class='govsim-kpi' title='{html.escape(f'{m.description} ({m.unit})')}'>"
+                         f"<div class='govsim-kpi-label'>{html.escape(metric_label(name, lang))}</div>"
+                         f"<div><span class='govsim-kpi-value' data-metric='{name}'>{value}</span>"
+                         f"<span class='govsim-kpi-unit'> {html.escape(unit)}</span> {other}</div></div>")
+        parts.append(f"<div class='govsim-e-card'><div class='govsim-e'>{html.escape(e_label(e, lang))}</div>"
+                     + "".join(cells) + "</div>")
+    return "".join(parts)
+
 
 @solara.component
 def Headline(model: VizModel, state: ViewState):
     state.tick.get()
     lang = state.lang.value
-    now, then = model.summaries_now()
-    with solara.Row(gap="8px", style="align-items: stretch; flex-wrap: nowrap", classes=["govsim-headline"]):
-        with solara.Column(gap="0px", style="min-width: 96px; justify-content: center",
-                           classes=["govsim-day-box"]):
-            solara.Text(f"{t('day', lang)} {model.day} {t('day_suffix', lang)}".strip(), classes=["govsim-day"],
-                        style="font-size: 22px; font-weight: 600; line-height: 1.1")
-            solara.Text(t("of_days", lang, n=model.steps_planned), style="font-size: 11px; color: #666")
-        for e, names in HEADLINE:
-            cells = []
-            for name in names:
-                value, unit = fmt_metric(name, now[name], lang)
-                label = html.escape(metric_label(name, lang))
-                m = METRIC_BY_NAME[name]
-                tip = html.escape(f"{m.description} ({m.unit})")
-                other = ""
-                if then is not None:
-                    ov, _ = fmt_metric(name, then[name], lang)
-                    other = (f"<span class='govsim-unchanged' title='{html.escape(t('unchanged', lang))}'>"
-                             f"{html.escape(t('unchanged', lang))} {ov}</span>")
-                cells.append(f"<div class='govsim-kpi' title='{tip}'><div class='govsim-kpi-label'>{label}</div>"
-                             f"<div><span class='govsim-kpi-value' data-metric='{name}'>{value}</span>"
-                             f"<span class='govsim-kpi-unit'> {html.escape(unit)}</span> {other}</div></div>")
-            solara.HTML(tag="div", unsafe_innerHTML=(f"<div class='govsim-e'>{html.escape(e_label(e, lang))}</div>"
-                                                     + "".join(cells)),
-                        classes=["govsim-e-card"])
+    el = solara.HTML(tag="div", unsafe_innerHTML=headline_html(model, lang), classes=["govsim-headline"])
+    use_live(state, "headline", el, "unsafe_innerHTML", lambda: headline_html(model, lang), [model, lang])
 
 
 # ==================================================================================================
@@ -147,7 +172,9 @@ def MapPanel(model: VizModel, state: ViewState, height: str = "430px"):
                             items=[{"text": m.label(lang), "value": m.column} for m in district.MEASURES],
                             on_v_model=state.measure.set, style_="max-width: 300px; font-size: 12px",
                             class_="govsim-measure")
-        EChart(opt, height=height, maps={district.MAP_NAME: geo}, on_click=on_click, classes=["govsim-map-chart"])
+        with solara.Div(classes=["govsim-chart", "govsim-map-chart"]):
+            el = EChartElement(option=opt, maps={district.MAP_NAME: geo}, height=height, on_click=on_click)
+        use_live(state, "map", el, "option", option, [model, lang, measure, state.selected_grid.value])
         solara.Text(t("map_hint", lang), style="font-size: 11px; color: #666")
 
 
@@ -169,7 +196,9 @@ def SeriesChart(model: VizModel, state: ViewState, key: str, height: str = "210p
         return charts.series_chart(key, frame, twin, model.change_marks(), x_max, lang, epoch)
 
     opt = solara.use_memo(option, [model, tick, lang])
-    EChart(opt, height=height, classes=[f"govsim-chart-{key}"])
+    with solara.Div(classes=["govsim-chart", f"govsim-chart-{key}"]):
+        el = EChartElement(option=opt, height=height)
+    use_live(state, key, el, "option", option, [model, lang, key])
 
 
 # ==================================================================================================
@@ -334,15 +363,17 @@ def LeverPanel(model: VizModel, state: ViewState, n_changes: int, lang: str):
         solara.Error(state.lever_error.value).key("lever-error")
     # Keys: the list above the groups changes with the scope; without them reacton would match controls
     # by position and hand one lever's widget to another.
+    def controls(items):
+        for lever in items:
+            disabled = community is not None and not lever.local
+            LeverControl(lever, current(lever), disabled, change).key(f"lever:{lever.path}:{epoch}")
+
     for k, (group, items) in enumerate(groups.items()):
-        with LeverGroup(group, open_first=(k == 0)).key(f"group:{group}"):
-            for lever in items:
-                disabled = community is not None and not lever.local
-                LeverControl(lever, current(lever), disabled, change).key(f"lever:{lever.path}:{epoch}")
+        LeverGroup(group, lambda items=items: controls(items), open_first=(k == 0)).key(f"group:{group}")
 
 
 @solara.component
-def LeverGroup(title: str, open_first: bool = False, children=[]):
+def LeverGroup(title: str, build, open_first: bool = False):
     """A group of levers that can be folded; a folded group's controls are not built at all (every
     widget on the page is walked at every redraw while playing)."""
     is_open = solara.use_reactive(open_first)
@@ -353,8 +384,7 @@ def LeverGroup(title: str, open_first: bool = False, children=[]):
                       classes=["govsim-lever-group-title"])
         if is_open.value:
             with solara.Column(gap="4px", style="padding: 0 4px 8px 8px"):
-                for child in children:
-                    solara.display(child)
+                build()
 
 
 def css_class(path: str) -> str:

@@ -12,6 +12,7 @@ direction come from :mod:`sim.metrics`), plus a few grid figures with no distric
 
 from __future__ import annotations
 
+import functools
 import html
 import math
 from dataclasses import dataclass
@@ -20,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from sim.metrics import METRIC_BY_NAME
-from viz.i18n import fmt_value, kind_label, metric_label, t
+from viz.i18n import DECIMALS, PERCENT_UNITS, fmt_value, kind_label, metric_label, t
 
 MAP_NAME = "govsim-district"
 
@@ -35,9 +36,17 @@ class Measure:
     better: str = "higher"              # higher, lower or zero (a signed gap)
 
     def label(self, lang: str) -> str:
+        return _measure_label(self, lang)
+
+    def _label(self, lang: str) -> str:
         if self.column == "reported_gap_satisfaction":   # its two parts' declared labels
             return f"{metric_label('satisfaction_rate', lang)} − {metric_label('satisfaction_all', lang)}"
         return metric_label(self.metric, lang) if self.metric else t(self.words, lang)
+
+
+@functools.lru_cache(maxsize=None)
+def _measure_label(measure: Measure, lang: str) -> str:   # drawn for every grid at every drawing
+    return measure._label(lang)
 
 
 def _from_metric(column: str, metric: str) -> Measure:
@@ -137,20 +146,29 @@ def _range(values: np.ndarray, measure: Measure) -> tuple[float, float]:
     return lo, hi
 
 
-def tooltip(row, community, lang: str) -> str:
-    """The figures of one grid (a mapping of its grid-frame row), as the map's tooltip shows them."""
-    def line(label, value):
-        return f"<tr><td style='color:#666;padding-right:8px'>{html.escape(label)}</td><td>{value}</td></tr>"
-
-    head = (f"<b>G{int(row['grid'])}</b> · {html.escape(str(community['name']))} "
-            f"({html.escape(kind_label(str(community['kind']), str(community.get('kind_description', '')), lang))})")
-    rows = [line(t("residents", lang), f"{int(row['residents']):,}"),
-            line(t("share_60plus", lang), fmt_value(row["share_60plus"], "share"))]
+def tooltip_rows(lang: str) -> list[tuple[str, str, str]]:
+    """(label, grid-frame column, unit) of each row of a grid's figures, in order."""
+    rows = [(t("residents", lang), "residents", "count"), (t("share_60plus", lang), "share_60plus", "share")]
     for m in MEASURES:
-        if m.column in ("share_60plus",):
+        if m.column == "share_60plus":
             continue
-        rows.append(line(m.label(lang), fmt_value(row[m.column], m.unit)))
-    return f"{head}<table style='font-size:12px'>{''.join(rows)}</table>"
+        rows.append((m.label(lang), m.column, m.unit))
+        if m.column == "satisfaction_all":   # the per-grid 60+ breakdown
+            rows += [(f"  {t('aged_60plus', lang)}", "satisfaction_60plus", "0–1"),
+                     (f"  {t('under_60', lang)}", "satisfaction_under60", "0–1")]
+    return rows
+
+
+def tooltip_head(row, community, lang: str) -> str:
+    return (f"<b>G{int(row['grid'])}</b> · {html.escape(str(community['name']))} "
+            f"({html.escape(kind_label(str(community['kind']), str(community.get('kind_description', '')), lang))})")
+
+
+def tooltip(row, community, lang: str) -> str:
+    """The figures of one grid (a mapping of its grid-frame row) as HTML, as the inspector shows them."""
+    cells = "".join(f"<tr><td style='color:#666;padding-right:8px'>{html.escape(label)}</td>"
+                    f"<td>{fmt_value(row[col], unit)}</td></tr>" for label, col, unit in tooltip_rows(lang))
+    return f"{tooltip_head(row, community, lang)}<table style='font-size:12px'>{cells}</table>"
 
 
 def map_option(grids: pd.DataFrame, communities: pd.DataFrame, anchors, measure: str, lang: str,
@@ -161,11 +179,18 @@ def map_option(grids: pd.DataFrame, communities: pd.DataFrame, anchors, measure:
     lo, hi = _range(values, m)
     comm = {int(c["community"]): c for c in communities.to_dict("records")}
     many = len(grids) > 24
+    # The tooltip's figures travel as numbers; the page formats them with the unit rules of
+    # viz.i18n (percent or decimals, passed in `tipRows`) only when a grid is hovered.
+    rows = tooltip_rows(lang)
+    heads = {int(g): tooltip_head({"grid": g}, comm[int(c)], lang)
+             for g, c in zip(grids["grid"].tolist(), grids["community"].tolist())}
+    figs = np.round(grids[[col for _, col, _ in rows]].to_numpy(dtype=float), 4).tolist()
     data = []
     for row in grids.to_dict("records"):
         v = float(row[m.column])
         item = {"name": f"G{row['grid']}", "id": int(row["grid"]), "value": v if math.isfinite(v) else None,
-                "tip": tooltip(row, comm[int(row["community"])], lang)}
+                "head": heads[int(row["grid"])]}
+        item["figs"] = [None if x != x else x for x in figs[len(data)]]
         if row["grid"] == selected:
             item["itemStyle"] = {"borderColor": "#1a237e", "borderWidth": 3}
         data.append(item)
@@ -179,6 +204,7 @@ def map_option(grids: pd.DataFrame, communities: pd.DataFrame, anchors, measure:
     return {
         "epoch": epoch,
         "tooltip": {"trigger": "item", "fromData": True, "confine": True},
+        "tipRows": [[label, unit in PERCENT_UNITS, DECIMALS.get(unit, 2)] for label, _, unit in rows],
         "visualMap": {"type": "continuous", "min": lo, "max": hi, "calculable": False, "orient": "horizontal",
                       "left": "center", "bottom": 0, "itemWidth": 10, "itemHeight": 160,
                       "text": [fmt_value(hi, m.unit), fmt_value(lo, m.unit)], "textGap": 6,

@@ -42,3 +42,17 @@ def EChart(option: dict, height: str = "300px", maps: dict | None = None,
     scratch, e.g. when the series' structure or the language changes)."""
     with solara.Div(classes=["govsim-chart", *(classes or [])]):
         EChartElement(option=option, maps=maps or {}, height=height, on_click=on_click)
+
+
+def missing_assets() -> list[str]:
+    """Front-end files the page needs that are not in Solara's local asset cache (then the browser
+    would wait for a CDN it cannot reach). Filled by ``tools/install_solara_assets.py``."""
+    import solara.server.settings as server_settings
+
+    cache = Path(server_settings.assets.proxy_cache_dir)
+    name, version = ECHARTS
+    wanted = [f"{name}@{version}/dist/echarts.min.js", "requirejs@2.3.6/require.js"]
+    missing = [w for w in wanted if not (cache / w).is_file()]
+    if not list(cache.glob("@widgetti/solara-vuetify-app@*/dist")):
+        missing.append("@widgetti/solara-vuetify-app")
+    return missing

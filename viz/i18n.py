@@ -48,7 +48,7 @@ WORDS: dict[str, tuple[str, str]] = {
     "lever": ("lever", "杠杆"), "values": ("values", "取值"), "replications": ("replications", "重复次数"),
     "days": ("days", "天数"), "run_experiment": ("Run experiment", "运行实验"),
     "outcome": ("outcome", "结果指标"), "with_changes": ("with your changes", "含你的改动"),
-    "aged_60plus": ("aged 60+", "60岁及以上"), "yes": ("yes", "是"), "no": ("no", "否"),
+    "aged_60plus": ("aged 60+", "60岁及以上"), "under_60": ("under 60", "60岁以下"), "yes": ("yes", "是"), "no": ("no", "否"),
     "language": ("language", "语言"),
     "mean_days": ("Mean days to resolution, from need", "平均解决用时（自问题发生）"),
     "open_problems": ("Open problems (reported or not)", "未结问题（含未反映的）"),

@@ -152,22 +152,38 @@ class VizModel(GovernanceModel):
 
     # ----------------------------------------------------------------------------------------------
     # Reading the state for the page (under the lock, so a drawing never sees half a day)
+    def _state_key(self) -> tuple:
+        """What the readings below depend on: the day, the changes made, the twin."""
+        return (self.day, len(self.changes_log), id(self.twin))
+
+    def _cached(self, name: str, read):
+        """A reading of the state, computed once per state (several components draw from one)."""
+        with self.lock:
+            key = (name, self._state_key())
+            cache = self.__dict__.setdefault("_readings", {})
+            if key not in cache:
+                if len(cache) > 16:
+                    cache.clear()
+                cache[key] = read()
+            return cache[key]
+
     def frames(self) -> tuple[pd.DataFrame, pd.DataFrame | None]:
         """The daily series of this run and of the twin (None without one)."""
-        with self.lock:
-            return self.daily_frame(), (self.twin.daily_frame() if self.twin is not None else None)
+        return self._cached("frames", lambda: (
+            self.daily_frame(), self.twin.daily_frame() if self.twin is not None else None))
 
     def summaries_now(self) -> tuple[dict, dict | None]:
         """The 4E indicators so far, of this run and of the twin (None without one)."""
-        with self.lock:
-            return self.summary(), (self.twin.summary() if self.twin is not None else None)
+        return self._cached("summaries", lambda: (
+            self.summary(), self.twin.summary() if self.twin is not None else None))
 
     def district(self) -> tuple[pd.DataFrame, pd.DataFrame]:
         """Per-grid and per-community figures (the communities with their kind's description)."""
-        with self.lock:
+        def read():
             grids, comms = self.grid_frame(), self.community_frame()
-        comms["kind_description"] = [self.kind_descriptions.get(k, "") for k in comms["kind"]]
-        return grids, comms
+            comms["kind_description"] = [self.kind_descriptions.get(k, "") for k in comms["kind"]]
+            return grids, comms
+        return self._cached("district", read)
 
     def change_marks(self) -> list[tuple[int, str]]:
         """Changes grouped by day, latest value per parameter: (day, label) for chart markers."""

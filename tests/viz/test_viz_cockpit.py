@@ -54,7 +54,10 @@ def test_map_has_a_polygon_per_grid_and_shows_differences_between_communities():
     data = option["series"][0]["data"]
     assert len(data) == len(grids) and data[3]["itemStyle"]["borderWidth"] == 3
     assert len({round(d["value"], 3) for d in data}) > 1
-    assert "old inner city" in data[0]["tip"] or "commodity estate" in data[0]["tip"] or "village" in data[0]["tip"]
+    assert any(k in data[0]["head"] for k in ("old inner city", "commodity estate", "village"))
+    rows = district.tooltip_rows("en")
+    assert len(option["tipRows"]) == len(rows) == len(data[0]["figs"])
+    assert {"satisfaction_60plus", "satisfaction_under60", "gap_satisfaction_60plus"} <= {c for _, c, _ in rows}
     for m in district.MEASURES:   # every measure is a column of the model's grid frame
         assert m.column in grids
         lo, hi = district._range(grids[m.column].to_numpy(dtype=float), m)
