@@ -127,6 +127,7 @@ def department_chart(frame: pd.DataFrame, twin: pd.DataFrame | None, departments
         "yAxis": {"type": "category", "data": labels, "axisLabel": {"fontSize": 10}, "inverse": True},
         "visualMap": {"min": 0, "max": vmax, "calculable": False, "orient": "horizontal", "left": "center",
                       "bottom": 0, "itemWidth": 10, "itemHeight": 140, "textStyle": {"fontSize": 10},
+                      "text": [f"{vmax:,.0f}", "0"],
                       "inRange": {"color": ["#f7fbff", "#fdae61", "#d7191c"]}},
         "series": [{"id": "queues", "name": t("dept_chart", lang), "type": "heatmap", "data": data,
                     "progressive": 0,

@@ -21,7 +21,7 @@ from sim.metrics import SERIES_BY_NAME
 from sim.model import GovernanceModel
 from sim.runner import mean_ci, replication_seed
 from sim.scenario import Scenario, ScenarioError, with_changes
-from viz.charts import PALETTE, points
+from viz.charts import PALETTE
 from viz.echart import EChart
 from viz.i18n import series_label, t
 from viz.levers import Lever, fmt, levers
@@ -93,7 +93,13 @@ def bands(runs: list[pd.DataFrame], column: str) -> pd.DataFrame:
     return pd.DataFrame({"day": runs[0]["day"], "mean": stats[:, 0], "lo": stats[:, 1], "hi": stats[:, 2]})
 
 
+def _values(series: pd.Series) -> list:
+    return [None if v != v else v for v in np.round(series.to_numpy(dtype=float), 4).tolist()]
+
+
 def bands_option(results: dict, lever: Lever, outcome: str, live: pd.DataFrame, x_max: int, lang: str) -> dict:
+    """Mean lines and 95% bands per value. Days are categories: ECharts stacks the band (the lower
+    edge, then the width filled) reliably only on a category axis."""
     series, legend = [], []
     for k, (value, runs) in enumerate(results.items()):
         colour = PALETTE[k % len(PALETTE)]
@@ -101,32 +107,31 @@ def bands_option(results: dict, lever: Lever, outcome: str, live: pd.DataFrame, 
         name = f"{lever.label} = {fmt(value)}"
         legend.append(name)
         lo = b["lo"].fillna(b["mean"])
-        width = (b["hi"].fillna(b["mean"]) - lo)
+        width = b["hi"].fillna(b["mean"]) - lo
         series += [
             {"id": f"lo-{k}", "type": "line", "stack": f"band-{k}", "showSymbol": False, "silent": True,
-             "lineStyle": {"opacity": 0}, "data": points(pd.DataFrame({"day": b["day"], "v": lo}), "v")},
+             "lineStyle": {"opacity": 0}, "data": _values(lo), "tooltip": {"show": False}},
             {"id": f"band-{k}", "type": "line", "stack": f"band-{k}", "showSymbol": False, "silent": True,
-             "lineStyle": {"opacity": 0}, "areaStyle": {"color": colour, "opacity": 0.25},
-             "data": points(pd.DataFrame({"day": b["day"], "v": width}), "v")},
+             "lineStyle": {"opacity": 0}, "areaStyle": {"color": colour, "opacity": 0.25}, "data": _values(width),
+             "tooltip": {"show": False}},
             {"id": f"mean-{k}", "name": name, "type": "line", "showSymbol": False,
-             "lineStyle": {"color": colour, "width": 1.6}, "itemStyle": {"color": colour},
-             "data": points(b, "mean")},
+             "lineStyle": {"color": colour, "width": 1.6}, "itemStyle": {"color": colour}, "data": _values(b["mean"])},
         ]
     live_name = t("with_changes", lang)
     legend.append(live_name)
+    live_values = _values(live[outcome]) if outcome in live else []
     series.append({"id": "live", "name": live_name, "type": "line", "showSymbol": False,
                    "lineStyle": {"color": "#000", "width": 1.4, "type": "dashed"}, "itemStyle": {"color": "#000"},
-                   "data": points(live, outcome)})
+                   "data": live_values})
     unit = SERIES_BY_NAME[outcome].unit
     return {"epoch": f"{lever.path}-{outcome}-{lang}-{len(results)}",
             "title": {"text": series_label(outcome, lang), "left": 4, "textStyle": {"fontSize": 12}},
-            "legend": {"data": legend, "top": 0, "right": 4, "textStyle": {"fontSize": 10}, "type": "scroll",
-                       "width": "65%"},
+            "legend": {"data": legend, "top": 18, "left": 4, "textStyle": {"fontSize": 10}, "type": "scroll"},
             "tooltip": {"trigger": "axis", "confine": True},
-            "grid": {"left": 44, "right": 14, "top": 40, "bottom": 24},
-            "xAxis": {"type": "value", "min": 0, "max": x_max, "axisLabel": {"fontSize": 10}},
-            "yAxis": {"type": "value", "name": unit, "min": 0, "max": 1 if unit == "0–1" else None,
-                      "axisLabel": {"fontSize": 10}},
+            "grid": {"left": 44, "right": 14, "top": 56, "bottom": 24},
+            "xAxis": {"type": "category", "data": list(range(1, x_max + 1)), "boundaryGap": False,
+                      "axisLabel": {"fontSize": 10, "interval": 49}},
+            "yAxis": {"type": "value", "name": unit, "scale": True, "axisLabel": {"fontSize": 10}},
             "series": series}
 
 

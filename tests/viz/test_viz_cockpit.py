@@ -99,3 +99,22 @@ def test_experiment_values_are_checked_against_the_schema():
         parse_values(lever, "0.2, 7")
     with pytest.raises(ScenarioError, match="not a number"):
         parse_values(lever, "a")
+
+
+def test_experiment_runs_each_value_with_the_same_seeds_and_draws_bands():
+    import threading
+
+    from viz.experiment import Plan, bands, bands_option, run_plan
+    model = VizModel()
+    lever = next(lv for lv in levers(model.base_scenario) if lv.path == "policies.share_joined")
+    plan = Plan(lever, (0.0, 1.0), 3, 20, model.params, model.seed)
+    progress = []
+    out = run_plan(plan, progress.append, threading.Event())
+    assert list(out) == [0.0, 1.0] and all(len(runs) == 3 and len(runs[0]) == 20 for runs in out.values())
+    assert progress[-1] == 1.0 and progress == sorted(progress)
+    # common random numbers: the same seeds for every value, so day 1 (before the lever acts) agrees
+    assert [r["new_problems"].iloc[0] for r in out[0.0]] == [r["new_problems"].iloc[0] for r in out[1.0]]
+    b = bands(out[1.0], "satisfaction")
+    assert (b["hi"] >= b["mean"]).all() and (b["mean"] >= b["lo"]).all()
+    option = bands_option(out, lever, "satisfaction", model.daily_frame(), 20, "en")
+    assert [s["id"] for s in option["series"]] == ["lo-0", "band-0", "mean-0", "lo-1", "band-1", "mean-1", "live"]
