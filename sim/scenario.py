@@ -124,7 +124,9 @@ def _default_kinds() -> dict[str, CommunityKind]:
 
 
 class Population(Section):
-    subdistricts: int = P(1, 1, 20, "", "subdistricts (街道) simulated; each has its own governance centre")
+    subdistricts: int = P(1, 1, 500, "", "subdistricts (街道) simulated; each has its own governance centre",
+                          "Beijing has 343 subdistricts and townships (街乡镇), Shanghai 215: up to 500 fits a megacity",
+                          typical=(1, 20))
     communities_per_subdistrict: int = P(
         2, 1, 40, "",
         "communities (社区) simulated per subdistrict; a real subdistrict has 12 (8–20)",
