@@ -118,3 +118,23 @@ def test_experiment_runs_each_value_with_the_same_seeds_and_draws_bands():
     assert (b["hi"] >= b["mean"]).all() and (b["mean"] >= b["lo"]).all()
     option = bands_option(out, lever, "satisfaction", model.daily_frame(), 20, "en")
     assert [s["id"] for s in option["series"]] == ["lo-0", "band-0", "mean-0", "lo-1", "band-1", "mean-1", "live"]
+
+
+def test_bad_reset_choices_keep_the_page_alive_and_say_why():
+    model = VizModel(scenario_file="no_such.yaml", seed="abc", residents="lots")
+    assert model.scenario_file == "baseline.yaml"
+    assert any("no_such.yaml" in n for n in model.notices) or any("not found" in n for n in model.notices)
+    model = VizModel(seed="abc")
+    assert model.seed == model.params.run.seed and "seed must be a whole number" in model.notices[0]
+
+
+def test_a_pilot_change_is_labelled_with_its_community_and_the_twin_keeps_the_scenario():
+    model = VizModel(scenario_file="mixed_district.yaml")
+    model.run_for(3)
+    model.set_counterfactual(True)
+    model.change({"staffing.grid_workers_per_grid": 3.0}, [1], label="grid_workers_per_grid=3")
+    model.run_for(2)
+    assert model.change_marks() == [(3, "grid_workers_per_grid=3 in community 1")]
+    assert model.twin.day == model.day == 5 and model.twin.changes_log == []
+    grids = model.grid_frame()
+    assert set(grids.loc[grids["community"] == 1, "grid_workers"]) != set(grids.loc[grids["community"] == 0, "grid_workers"])
