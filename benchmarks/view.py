@@ -121,7 +121,6 @@ def measure(url: str, speed_label: str, warmup: float, seconds: float) -> dict:
         d0, n0, t0 = day_of(page), drawings(page), time.monotonic()
         time.sleep(seconds)
         d1, n1, t1 = day_of(page), drawings(page), time.monotonic()
-        print(f"    (days {d0} -> {d1}, drawings {n0} -> {n1})", flush=True)
         page.locator(".govsim-play").click()
         charts = page.evaluate("() => document.querySelectorAll('.govsim-echart').length")
         browser.close()
@@ -164,9 +163,11 @@ def main(argv=None) -> int:
     RESULTS.mkdir(exist_ok=True)
     out = RESULTS / f"view-{time.strftime('%Y%m%d-%H%M%S')}.json"
     out.write_text(json.dumps({"benchmark": "view", "rows": rows, "versions": package_versions(),
-                               "cpu_count": os.cpu_count(), "warmup_s": args.warmup, "seconds": args.seconds},
+                               "cpu_count": os.cpu_count(), "load_average": os.getloadavg(),
+                               "warmup_s": args.warmup, "seconds": args.seconds},
                               indent=2))
-    print(f"\nwrote {out}")
+    print(f"\nload average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores (the figures fall with it)")
+    print(f"wrote {out}")
     return 0
 
 
