@@ -369,7 +369,9 @@ def LeverPanel(model: VizModel, state: ViewState, n_changes: int, lang: str):
             LeverControl(lever, current(lever), disabled, change).key(f"lever:{lever.path}:{epoch}")
 
     for k, (group, items) in enumerate(groups.items()):
-        LeverGroup(group, lambda items=items: controls(items), open_first=(k == 0)).key(f"group:{group}")
+        # the group's title in the page's language (the Chinese one is declared beside the parameters)
+        title = items[0].group_zh if lang == "zh" and items and items[0].group_zh else group
+        LeverGroup(title, lambda items=items: controls(items), open_first=(k == 0)).key(f"group:{group}")
 
 
 @solara.component
@@ -399,7 +401,7 @@ def LeverControl(lever: Lever, value, disabled: bool, on_change):
         # A plain Vuetify switch whose value is the model's (solara.Switch keeps a copy of its own, and
         # a toggle arriving while the player thread redraws could be dropped between the two).
         with solara.Tooltip(lever.tooltip):
-            solara.v.Switch(label=lever.label, v_model=bool(value), on_v_model=lambda x: on_change(lever, x),
+            solara.v.Switch(label=f"{lever.label} {lever.label_zh}".strip(), v_model=bool(value), on_v_model=lambda x: on_change(lever, x),
                             disabled=disabled, class_=f"govsim-lever {css_class(lever.path)}",
                             hide_details=True, dense=True).meta(ref=f"switch:{lever.path}")
         return
@@ -407,7 +409,10 @@ def LeverControl(lever: Lever, value, disabled: bool, on_change):
     with solara.Column(gap="0px", classes=["govsim-lever", css_class(lever.path)]):
         with solara.Row(gap="6px", style="align-items: center; justify-content: space-between"):
             with solara.Tooltip(lever.tooltip):
-                solara.Text(f"{lever.label}{unit}", style="font-size: 13px")
+                with solara.Column(gap="0px"):
+                    solara.Text(f"{lever.label}{unit}", style="font-size: 13px")
+                    if lever.label_zh:
+                        solara.Text(lever.label_zh, style="font-size: 12px; color: #666")
             LeverField(lever, value, disabled, on_change)
         LeverSlider(lever, value, disabled, on_change)
 
