@@ -802,7 +802,12 @@ def viz(
             load_scenario(scenario)  # refuse a bad scenario here, not in the browser
             env["GOVSIM_SCENARIO"] = str(resolve_scenario_file(scenario).resolve())
         if importlib.util.find_spec("solara") is None:
-            raise CliInputError("the interactive view needs Solara: pip install 'govsim[viz]'")
+            raise CliInputError("the interactive view needs Solara and its front-end: run `make run` in the "
+                                "source checkout (it installs the viz extra and fills the local asset cache)")
+        from viz.echart import missing_assets
+        if missing := missing_assets():
+            raise CliInputError(f"the view's front-end is not in the local asset cache ({', '.join(missing)}): run "
+                                "`make run`, or `python tools/install_solara_assets.py` with this environment's python")
         app_file = viz_app_path()
         if not app_file.is_file():
             raise CliInputError(f"the interactive view is missing from this installation ({app_file} not found)")

@@ -283,8 +283,12 @@ class GovernanceModel(mesa.Model):
         G = layout.n_grids
         rows = self._run_slice(G, run)
         n = np.bincount(res.grid, minlength=G * self.n_runs)[rows]
-        g = L.grid[rows].sum(axis=1)      # both age groups
+        by_age = L.grid[rows]             # [grid, age group, column]
+        g = by_age.sum(axis=1)            # both age groups
         c = dict(zip(GRID_COLUMNS, g.T))
+        a = dict(zip(GRID_COLUMNS, np.moveaxis(by_age, 2, 0)))   # column -> [grid, age group]
+        sat_age = _ratio(a["judgement"], a["finished"])
+        days_age = _ratio(a["resolved_days"], a["resolved"])
         old = np.bincount(res.grid, weights=res.old, minlength=G * self.n_runs)[rows]
         return pd.DataFrame({
             "grid": np.arange(G), "community": layout.grid_community,
@@ -299,6 +303,12 @@ class GovernanceModel(mesa.Model):
             "resolved_share": _ratio(c["resolved"], c["finished"]),
             "mean_days": _ratio(c["resolved_days"], c["resolved"]),
             "served_satisfaction": _ratio(c["served_judgement"], c["served"]),
+            "satisfaction_all": _ratio(c["judgement"], c["finished"]),
+            # the administration's view (cases it knew of) minus all problems as residents lived them
+            "reported_gap_satisfaction": _ratio(c["served_judgement"], c["served"]) - _ratio(c["judgement"], c["finished"]),
+            "satisfaction_60plus": sat_age[:, 1], "satisfaction_under60": sat_age[:, 0],
+            "gap_satisfaction_60plus": sat_age[:, 0] - sat_age[:, 1],
+            "gap_days_60plus": days_age[:, 1] - days_age[:, 0],
             "open_problems": np.bincount(res.grid[self.cases.res], minlength=G * self.n_runs)[rows],
         })
 

@@ -97,6 +97,13 @@ GRID_DOC: dict[str, tuple[str, str]] = {
     "resolved_share": ("0–1", "resolved among all finished problems (reported or not)"),
     "mean_days": ("days", "mean days from a problem arising to its resolution"),
     "served_satisfaction": ("0–1", "mean satisfaction judgement of residents whose case was handled"),
+    "satisfaction_all": ("0–1", "mean judgement over all finished problems (silent ones count as unmet)"),
+    "reported_gap_satisfaction": ("0–1", "served_satisfaction minus satisfaction_all: how much better the "
+                                  "administration's records look than what residents lived"),
+    "satisfaction_60plus": ("0–1", "satisfaction_all of the grid's residents aged 60+"),
+    "satisfaction_under60": ("0–1", "satisfaction_all of the grid's residents under 60"),
+    "gap_satisfaction_60plus": ("0–1", "satisfaction over all problems, others minus 60+ (signed; 0 is parity)"),
+    "gap_days_60plus": ("days", "mean days to resolution, 60+ minus others (signed; 0 is parity)"),
     "open_problems": ("problems", "problems still open at the end (reported or not)"),
 }
 

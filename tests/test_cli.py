@@ -375,9 +375,18 @@ def test_viz_errors(invoke, scen, tmp_path, monkeypatch):
     assert res.exit_code == 2 and "app.py" in res.stderr
     monkeypatch.setattr(cli.importlib.util, "find_spec", lambda name: None)
     res = invoke("viz", scen)
-    assert res.exit_code == 2 and "pip install 'govsim[viz]'" in res.stderr
+    assert res.exit_code == 2 and "make run" in res.stderr
     res = invoke("viz", tmp_path / "nope.yaml")
     assert res.exit_code == 2 and "not found" in res.stderr
+
+
+def test_viz_refuses_to_serve_a_page_whose_front_end_is_not_cached(invoke, scen, tmp_path, monkeypatch):
+    import solara.server.settings as server_settings
+    monkeypatch.setattr(cli, "_exec", lambda argv, env: pytest.fail("must not exec"))
+    monkeypatch.setattr(server_settings.assets, "proxy_cache_dir", str(tmp_path / "empty-cache"))
+    res = invoke("viz", scen)
+    assert res.exit_code == 2 and "echarts@5.4.0" in res.stderr and "make run" in res.stderr
+    assert "Traceback" not in res.output
 
 
 # --------------------------------------------------------------------------------------------------
