@@ -113,6 +113,7 @@ class Ledger:
         self.overtime_hours = np.zeros(n_teams * R)
         self.cost_parts: dict[str, np.ndarray] = {}
         self.cost = np.zeros(R)
+        self.case_log = None   # a sim.caselog.CaseLog keeps one row per known case when attached
 
     # --- events ------------------------------------------------------------------------------------
     def count(self, event: str, runs: np.ndarray) -> None:
@@ -170,6 +171,8 @@ class Ledger:
         """Book the problems of `rows` (finished today), given their residents' age group and grid."""
         if rows.size == 0:
             return
+        if self.case_log is not None:
+            self.case_log.add(cases, rows, old, grid)
         R = self.n_runs
         run = cases.run[rows].astype(np.int64)
         status = cases.status[rows].astype(np.int64) - int(Status.RESOLVED)   # 0..3 in FINAL order

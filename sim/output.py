@@ -206,7 +206,7 @@ def is_output_dir(path: Path) -> bool:
         data = json.loads((path / MANIFEST).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return False
-    return isinstance(data, dict) and data.get("kind") in ("run", "comparison")
+    return isinstance(data, dict) and data.get("kind") in ("run", "comparison", "observe")
 
 
 def claim_out_dir(out: Path | None, default: Path, *, force: bool = False) -> Path:
