@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import math
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -204,8 +205,10 @@ def evaluate_point(task: tuple) -> dict:
 def deviance(y: np.ndarray, se: np.ndarray, sims: np.ndarray) -> tuple[float, np.ndarray, np.ndarray, np.ndarray]:
     """D, and per target the simulated mean, the variance v and z = (y − μ)/√v."""
     R = sims.shape[1]
-    mu = np.nanmean(sims, axis=1)
-    s2 = np.nanvar(sims, axis=1, ddof=1) if R > 1 else np.zeros(len(y))
+    with warnings.catch_warnings():   # a target no run produced is NaN, and D infinite
+        warnings.simplefilter("ignore", RuntimeWarning)
+        mu = np.nanmean(sims, axis=1)
+        s2 = np.nanvar(sims, axis=1, ddof=1) if R > 1 else np.zeros(len(y))
     v = se ** 2 + s2 * (1 + 1 / R) + 1e-12
     z = (y - mu) / np.sqrt(v)
     if not np.all(np.isfinite(z)):
@@ -264,9 +267,52 @@ def trial_attrs(study, trial, mu, v, sims) -> None:
 
 
 def good_fits(frame: pd.DataFrame, k: int, level: float) -> pd.DataFrame:
-    """The trials whose deviance is within the χ²(k, level) quantile of the best."""
+    """The trials whose deviance is within the χ²(k, level) quantile of the best (a joint likelihood-ratio set)."""
     from scipy import stats
     return frame[frame["deviance"] <= frame["deviance"].min() + stats.chi2.ppf(level, k)]
+
+
+def profile_intervals(frame: pd.DataFrame, bounds: dict[str, tuple[float, float]], level: float) -> dict | None:
+    """Per-parameter likelihood intervals from a quadratic surface fitted to the trials' deviance.
+
+    A finite budget rarely samples many points inside the likelihood-ratio set, so the set is read off
+    a fitted surface instead: D(x) ≈ c + bᵀx + xᵀAx over the best trials (scaled to [0, 1]); where A is
+    positive definite, the interval of parameter i is x̂ᵢ ± sqrt(χ²(1, level)·(A⁻¹)ᵢᵢ) around the
+    surface's minimum x̂ (the profile-likelihood interval of a quadratic), clipped to the searched
+    range. None when the surface is not convex there (then only the sampled good fits are reported).
+    """
+    from scipy import stats
+    params = list(bounds)
+    k = len(params)
+    lo = np.array([bounds[p][0] for p in params])
+    span = np.array([bounds[p][1] - bounds[p][0] for p in params])
+    x = (frame[params].to_numpy(float) - lo) / span
+    d = frame["deviance"].to_numpy(float)
+    ok = np.isfinite(d) & (d < 1e11)
+    x, d = x[ok], d[ok]
+    pairs = [(i, j) for i in range(k) for j in range(i, k)]
+    n_coef = 1 + k + len(pairs)
+    if len(d) < n_coef + 2:
+        return None
+    order = np.argsort(d)[:max(n_coef + 2, min(len(d), max(3 * n_coef, len(d) // 2)))]
+    x, d = x[order], d[order]
+
+    def features(xs):
+        return np.column_stack([np.ones(len(xs)), xs] + [xs[:, i] * xs[:, j] for i, j in pairs])
+    coef, *_ = np.linalg.lstsq(features(x), d, rcond=None)
+    b = coef[1:1 + k]
+    A = np.zeros((k, k))
+    for (i, j), a in zip(pairs, coef[1 + k:]):
+        A[i, j] += a / (1 if i == j else 2)
+        A[j, i] = A[i, j]
+    if np.linalg.eigvalsh(A).min() <= 0:
+        return None
+    inv = np.linalg.inv(A)
+    centre = np.clip(-0.5 * inv @ b, 0, 1)
+    half = np.sqrt(stats.chi2.ppf(level, 1) * np.diag(inv))
+    return {p: (float(lo[i] + span[i] * max(0.0, centre[i] - half[i])),
+                float(lo[i] + span[i] * min(1.0, centre[i] + half[i])),
+                float(lo[i] + span[i] * centre[i])) for i, p in enumerate(params)}
 
 
 def write_results(cal: Calibration, study, out: Path) -> dict:
@@ -284,9 +330,16 @@ def write_results(cal: Calibration, study, out: Path) -> dict:
     best = frame.iloc[0]
     by_number = {t.number: t for t in trials}
     best_trial = by_number[int(best["trial"])]
-    ranges = pd.DataFrame([{"parameter": p, "best": best[p], "low": good[p].min(), "high": good[p].max(),
-                            "searched_low": cal.parameters[p][0], "searched_high": cal.parameters[p][1],
-                            "good_fits": len(good)} for p in params])
+    profile = profile_intervals(frame, {p: cal.parameters[p][:2] for p in params}, cal.level)
+    ranges = pd.DataFrame([{"parameter": p, "best": best[p],
+                            # the reported range: the profile interval, widened to cover every sampled good fit
+                            "low": min(profile[p][0], good[p].min()) if profile else good[p].min(),
+                            "high": max(profile[p][1], good[p].max()) if profile else good[p].max(),
+                            "method": "quadratic profile" if profile else "sampled good fits only",
+                            "surface_minimum": profile[p][2] if profile else np.nan,
+                            "sampled_low": good[p].min(), "sampled_high": good[p].max(), "good_fits": len(good),
+                            "searched_low": cal.parameters[p][0], "searched_high": cal.parameters[p][1]}
+                           for p in params])
     ranges.to_csv(out / "ranges.csv", index=False)
     mu, v = np.array(best_trial.user_attrs["mu"]), np.array(best_trial.user_attrs["v"])
     sims = np.array(best_trial.user_attrs["sims"])
@@ -320,11 +373,16 @@ def write_results(cal: Calibration, study, out: Path) -> dict:
 def plot_fit(path: Path, fit: pd.DataFrame, cal: Calibration) -> None:
     """Observed vs simulated per indicator: the observation with its 95% interval, the best fit's
     replications (mean ± 1.96 sd) and the span of the good fits' means."""
-    from matplotlib.figure import Figure
-
+    from sim.maps import cjk_fonts
     from sim.observe import INDICATORS
     names = list(dict.fromkeys(fit["indicator"]))
     heights = [max(1.2, 0.32 * (fit["indicator"] == n).sum() + 0.8) for n in names]
+    with cjk_fonts():
+        _plot_fit(path, fit, cal, names, heights, INDICATORS)
+
+
+def _plot_fit(path, fit, cal, names, heights, INDICATORS) -> None:
+    from matplotlib.figure import Figure
     fig = Figure(figsize=(8.5, sum(heights) + 0.8))
     axes = fig.subplots(len(names), 1, gridspec_kw={"height_ratios": heights}, squeeze=False)[:, 0]
     for ax, name in zip(axes, names):

@@ -253,7 +253,7 @@ def communities_from_rows(df: pd.DataFrame, residents_per_grid: int = 1000) -> t
             entry["app_literacy_60plus"] = round(min(1.0, v * APP_PER_INTERNET), 4)
         polygon = _polygon(rows, pop, lat0, lon0)
         if polygon:
-            entry["polygon"] = [[round(x, 4), round(y, 4)] for x, y in polygon]
+            entry["polygon"] = [[round(float(x), 4), round(float(y), 4)] for x, y in polygon]
         out.append(entry)
         sources.append("; ".join(sorted({s for s in rows["source"] if s})) if has("source") else "")
     return out, sources

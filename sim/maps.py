@@ -195,9 +195,10 @@ def plot_map(ax, scenario, grids: pd.DataFrame, communities: pd.DataFrame, outco
     cmap = {"higher": "RdYlGn", "lower": "RdYlGn_r", "zero": "PuOr_r"}[o.better]
     if o.better == "zero":   # diverging around parity
         lo, hi = -max(abs(lo), abs(hi)), max(abs(lo), abs(hi))
-    coll = PolyCollection(shapes, array=np.ma.masked_invalid(values), cmap=cmap, edgecolors="white", linewidths=0.6)
+    import matplotlib
+    cm = matplotlib.colormaps[cmap].with_extremes(bad="0.85")   # grey: no problem finished there
+    coll = PolyCollection(shapes, array=np.ma.masked_invalid(values), cmap=cm, edgecolors="white", linewidths=0.6)
     coll.set_clim(lo, hi)
-    coll.cmap.set_bad("0.85")
     ax.add_collection(coll)
     outlines = PolyCollection(community_shapes(scenario), facecolors="none", edgecolors="0.15", linewidths=1.4)
     ax.add_collection(outlines)
