@@ -210,8 +210,8 @@ def _share(k: int, n: int) -> tuple[float, float]:
     if n == 0:
         return math.nan, math.nan
     p = k / n
-    # at p = 0 or 1 the binomial SE vanishes; use the rule of three's half-width instead
-    return p, max(math.sqrt(p * (1 - p) / n), 1.5 / n)
+    # at p = 0 or 1 the binomial SE vanishes; use the rule of three instead (95% bound 3/n, so SE ≈ 1.5/n)
+    return p, math.sqrt(p * (1 - p) / n) if 0 < k < n else 1.5 / n
 
 
 def _quantile(days: np.ndarray, q: float) -> tuple[float, float]:
