@@ -25,6 +25,7 @@ from mesa.visualization import SolaraViz  # noqa: E402
 
 from sim.scenario import ScenarioError, resolve_scenario_file, shipped_scenarios  # noqa: E402
 from viz.components import MAIN_COMPONENTS, LiveControls, StepRelay, ViewState, provide_view_state  # noqa: E402
+from viz.sentiment import SentimentMap  # noqa: E402
 from viz.vizmodel import (AS_IN_FILE, DEFAULT_SCENARIO, SIZE_CHOICES, VizModel, load_for_view,  # noqa: E402
                           scenario_choices, scenario_label)
 
@@ -75,7 +76,7 @@ def Simulation(scenario_file: str):
     solara.Style(CSS)
     SolaraViz(
         model,
-        components=[(component, 0) for component in MAIN_COMPONENTS],
+        components=[(component, 0) for component in (*MAIN_COMPONENTS, SentimentMap)],
         model_params=params,
         play_interval=150,
         name=f"govsim · {model.value.params.name}",
