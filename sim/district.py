@@ -278,8 +278,9 @@ def _polygon(rows: pd.DataFrame, pop: int, lat0: float, lon0: float):
 
 
 def import_table(path: str | Path, *, name: str | None = None, extends: str = "baseline.yaml",
-                 description: str = "") -> tuple[dict, str]:
-    """The scenario data of a district table (validated), and its YAML text with the sources as comments."""
+                 description: str = "", question: str = "") -> tuple[dict, str]:
+    """The scenario data of a district table (validated), and its YAML text: the question it answers,
+    then the sources as comments."""
     from sim.scenario import Scenario, ScenarioError, build_scenario, scenario_data
     path = Path(path)
     df, _ = read_table(path)
@@ -313,7 +314,8 @@ def import_table(path: str | Path, *, name: str | None = None, extends: str = "b
         raise DataError(_locate(str(e), comms, df)) from None
     assert isinstance(scen, Scenario)
     body = yaml.dump(data, Dumper=_FlowPoints, sort_keys=False, allow_unicode=True, width=120)
-    header = [f"# Imported by `govsim district import {path.name}`: {len(comms)} communities, "
+    header = [f"# {question or f'How is the district of {path.name} served, community by community?'}",
+              f"# Imported by `govsim district import {path.name}`: {len(comms)} communities, "
               f"{scen.n_residents:,} residents, {scen.n_grids} grids.", "# Sources by community:"]
     header += [f"#   {c['name']}: {s or 'not given'}" for c, s in zip(comms, sources)]
     return data, "\n".join(header) + "\n" + body

@@ -41,13 +41,14 @@ def district_import(
     name: Annotated[str | None, typer.Option(help="scenario name (default: the table's file name)")] = None,
     extends: Annotated[str, typer.Option(help="base scenario the district extends")] = "baseline.yaml",
     description: Annotated[str, typer.Option(help="what the scenario is")] = "",
+    question: Annotated[str, typer.Option(help="the question the scenario answers (its first comment line)")] = "",
     force: Annotated[bool, typer.Option("--force", help="replace an existing --out file")] = False,
 ) -> None:
     """Read a district's communities from a table and write a validated scenario."""
     cli = _cli()
     with cli.user_errors(DataError, OSError):
         _claim(out, force, "scenario")
-        data, text = import_text(table, name, extends, description)
+        data, text = import_text(table, name, extends, description, question)
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(text, encoding="utf-8")
     comms = data["population"]["communities"]
@@ -55,9 +56,9 @@ def district_import(
                         f"{escape(str(out))}", soft_wrap=True)
 
 
-def import_text(table, name, extends, description):
+def import_text(table, name, extends, description, question):
     from sim.district import import_table
-    return import_table(table, name=name, extends=extends, description=description)
+    return import_table(table, name=name, extends=extends, description=description, question=question)
 
 
 @district_app.command("export-cases")
@@ -158,8 +159,7 @@ def calibrate_cmd(
     budget: Annotated[int | None, typer.Option(help="points to run in all (overrides the file's budget)")] = None,
     workers: Annotated[int | None, typer.Option(help="processes (overrides the file's workers)")] = None,
 ) -> None:
-    """Fit a scenario's parameters to observed indicators (Optuna); write the best scenario, the ranges
-    consistent with the data, a fit-check figure and the indicators the model cannot match."""
+    """Fit a scenario's parameters to observed indicators (Optuna): best scenario, ranges consistent with the data, fit-check figure, indicators not matched."""
     cli = _cli()
     from sim import calibrate as calib
     from sim import output
