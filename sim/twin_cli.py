@@ -191,7 +191,7 @@ def calibrate_cmd(
     calib.write_manifest(target, cal, "done", {"best": result["best"], "deviance": result["deviance"],
                                                "trials": result["trials"]})
     con = cli._stdout()
-    t = Table(title=f"Calibration — {result['trials']} points; ranges: deviance within χ² {cal.level:.0%} of the best",
+    t = Table(title=f"Calibration — {result['trials']} points; ranges consistent with the data ({cal.level:.0%})",
               title_justify="left")
     for col in ("parameter", "best", "consistent range", "searched"):
         t.add_column(col, justify="left" if col == "parameter" else "right")
