@@ -87,9 +87,15 @@ def export_cases(
             raise DataError(f"--start {start!r} is not a date (YYYY-MM-DD)") from None
     from sim.caselog import case_export, write_export
     frame = to_export(case_export(sc, seed, steps, start), names)
+    from sim.runner import manifest
     with cli.user_errors(OSError):
         out.parent.mkdir(parents=True, exist_ok=True)
         write_export(frame, out)
+        # the seed, the resolved scenario and the versions beside the export
+        out.with_name(out.name + ".manifest.json").write_text(json.dumps(manifest(
+            kind="case_export", scenario_name=sc.name, seed=seed if seed is not None else sc.run.seed,
+            steps=steps or sc.run.steps, start=start, mapping=str(mapping) if mapping else None, records=len(frame),
+            scenario=sc.model_dump(mode="json")), indent=1, ensure_ascii=False), encoding="utf-8")
     cli._stdout().print(f"{len(frame):,} case records of {escape(sc.name)} (seed {seed or sc.run.seed}, "
                         f"{steps or sc.run.steps} days) written to {escape(str(out))}", soft_wrap=True)
 
