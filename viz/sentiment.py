@@ -30,5 +30,5 @@ def SentimentMap(model: VizModel):
     choice = solara.use_reactive(next(iter(CHOICES)))
     png = solara.use_memo(lambda: map_png(model, CHOICES[choice.value]), [model, counter, choice.value])
     with solara.Column(gap="4px", style="padding: 4px 8px"):
-        solara.Select("colour by", values=list(CHOICES), value=choice, dense=True, style="max-width: 320px")
-        solara.Image(png, width="100%", classes=["govsim-chart", "govsim-chart-map"])
+        solara.Select("map outcome · 地图指标", values=list(CHOICES), value=choice, dense=True, style="max-width: 320px")
+        solara.Image(png, width="100%", classes=["govsim-map"])
