@@ -252,7 +252,7 @@ def run_calibration(cal: Calibration, out: Path, progress=None) -> dict:
                     continue
                 sims = np.array(res["sims"], dtype=float)
                 d, mu, v, _ = deviance(y, se, sims)
-                trial_attrs(study, trial, mu, v, sims)
+                trial_attrs(trial, mu, v, sims)
                 study.tell(trial, d if math.isfinite(d) else 1e12)
                 done += 1
                 if progress:
@@ -260,10 +260,11 @@ def run_calibration(cal: Calibration, out: Path, progress=None) -> dict:
     return write_results(cal, study, out)
 
 
-def trial_attrs(study, trial, mu, v, sims) -> None:
-    study._storage.set_trial_user_attr(trial._trial_id, "mu", [float(x) for x in mu])
-    study._storage.set_trial_user_attr(trial._trial_id, "v", [float(x) for x in v])
-    study._storage.set_trial_user_attr(trial._trial_id, "sims", sims.tolist())
+def trial_attrs(trial, mu, v, sims) -> None:
+    """Keep a point's simulated indicators with its trial (the figures and ranges are drawn from them)."""
+    trial.set_user_attr("mu", [float(x) for x in mu])
+    trial.set_user_attr("v", [float(x) for x in v])
+    trial.set_user_attr("sims", sims.tolist())
 
 
 def good_fits(frame: pd.DataFrame, k: int, level: float) -> pd.DataFrame:

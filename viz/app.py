@@ -16,10 +16,11 @@ from pathlib import Path
 
 import solara
 
-try:   # `solara run viz/app.py` executes this file as a script: find the package without an install
-    import viz  # noqa: F401
-except ImportError:
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+# `solara run viz/app.py` executes this file as a script: use the packages beside it (an installed govsim,
+# e.g. another checkout's editable install, would otherwise shadow this checkout's viz and sim).
+_ROOT = str(Path(__file__).resolve().parent.parent)
+if _ROOT not in sys.path:
+    sys.path.insert(0, _ROOT)
 
 from mesa.visualization import SolaraViz  # noqa: E402
 

@@ -19,7 +19,7 @@ def map_png(model: VizModel, outcome: str) -> bytes:
         fig = Figure(figsize=(6.4, 4.6))
         ax = fig.subplots()
         plot_map(ax, model.base_scenario, model.grid_frame(0), model.community_frame(0), outcome)
-        fig.suptitle(f"Sentiment map 民情地图 — day {model.day}", fontsize=10)
+        fig.suptitle(f"Sentiment map 民情地图 — day {model.day} (grey: no problem finished there yet)", fontsize=10)
         fig.tight_layout()
         return figures.png(fig)
 
