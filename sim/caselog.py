@@ -87,8 +87,9 @@ class CaseLog:
 
 def attach(model) -> CaseLog:
     """Start keeping the case records of `model` (before it runs)."""
-    model.ledger.case_log = CaseLog()
-    return model.ledger.case_log
+    log = CaseLog()
+    model.ledger.attach_case_log(log)
+    return log
 
 
 def callback(judgement: np.ndarray) -> np.ndarray:

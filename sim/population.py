@@ -148,6 +148,9 @@ class Residents:
             cols["trust"].append(np.clip(rng.normal(profile["initial_trust"], r.trust_spread, N), 0.0, 1.0))
         for k, parts in cols.items():
             setattr(self, k, np.concatenate(parts))
+        old = self.old.reshape(R, N)
+        self.old_rows = [np.flatnonzero(o) + r * N for r, o in enumerate(old)]   # residents aged 60+, per run
+        self.n_old = old.sum(axis=1)
         self.satisfaction = np.full(self.n, r.initial_satisfaction)
         self.served = np.zeros(self.n, dtype=bool)
         blocks = [small_world(layout, sc.network, rng) for rng in network_rngs]
@@ -156,12 +159,18 @@ class Residents:
         self.degree = np.diff(self.adjacency.indptr)
 
     # --- per run ---------------------------------------------------------------------------------
-    def run_mean(self, values: np.ndarray, rows: list[np.ndarray] | None = None) -> np.ndarray:
-        """Mean of a resident column per run: over all residents, or over `rows[r]` (sorted residents
-        of run r; NaN if none). Each run's mean is computed alone, so it is the same in any batch."""
-        if rows is None:
-            return values.reshape(self.n_runs, self.per_run).mean(axis=1)
-        return np.array([values.take(ix).mean() if ix.size else np.nan for ix in rows])
+    def run_mean(self, values: np.ndarray) -> np.ndarray:
+        """Mean of a resident column per run (each run computed alone: the same in any batch)."""
+        return values.reshape(self.n_runs, self.per_run).mean(axis=1)
+
+    def age_means(self, values: np.ndarray) -> np.ndarray:
+        """Mean of a resident column per run (rows) and age group (columns: under 60, 60+). The 60+
+        sum is gathered and the under-60 sum is the run's total less it (1.2 passes over the column
+        instead of 2); each run is computed alone, so it is the same in any batch."""
+        total = values.reshape(self.n_runs, self.per_run).sum(axis=1)
+        old = np.array([values.take(ix).sum() for ix in self.old_rows])
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.stack([(total - old) / (self.per_run - self.n_old), old / self.n_old], axis=1)
 
     # --- reporting ---------------------------------------------------------------------------------
     def willing_to_report(self, idx: np.ndarray, u: np.ndarray, propensity: float, trust_slope: float) -> np.ndarray:
