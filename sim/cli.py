@@ -850,6 +850,10 @@ def _mount_experiments() -> None:
 
 _mount_experiments()
 
+from sim.twin_cli import register as _register_twin  # noqa: E402  (district import, observe, calibrate)
+
+_register_twin(app)
+
 
 def main() -> None:
     app(prog_name="govsim")

@@ -113,6 +113,13 @@ class Ledger:
         self.overtime_hours = np.zeros(n_teams * R)
         self.cost_parts: dict[str, np.ndarray] = {}
         self.cost = np.zeros(R)
+        # an observer (sim.caselog.CaseLog) keeping one row per known case, when attached; not state
+        # (the underscore keeps it out of saved states)
+        self._case_log = None
+
+    def attach_case_log(self, log) -> None:
+        """Give every finished problem's final row to `log` (its ``add``) as it is booked."""
+        self._case_log = log
 
     # --- events ------------------------------------------------------------------------------------
     def count(self, event: str, runs: np.ndarray) -> None:
@@ -170,6 +177,8 @@ class Ledger:
         """Book the problems of `rows` (finished today), given their residents' age group and grid."""
         if rows.size == 0:
             return
+        if self._case_log is not None:
+            self._case_log.add(cases, rows, old, grid)
         R = self.n_runs
         run = cases.run[rows].astype(np.int64)
         status = cases.status[rows].astype(np.int64) - int(Status.RESOLVED)   # 0..3 in FINAL order

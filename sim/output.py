@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from sim.maps import MAP_FILE, MAP_FILES, plot_maps
 from sim.metrics import E_ORDER, METRIC_BY_NAME, QUEUE_DOC, QUEUE_PREFIX, SERIES_DOC
 from sim.runner import RunResult, daily_long, manifest, summarise, summary_frame
 from sim.scenario import Scenario, scenario_yaml
@@ -58,6 +59,7 @@ RUN_FILES: dict[str, str] = {
     "figures/cost.png": "cumulative cost, by day",
     "figures/resolved_escalated.png": "problems resolved and problems escalated per day (7-day mean)",
     "figures/department_queues.png": "cases waiting in each department's queue, by day",
+    **MAP_FILES,
 }
 
 COMPARISON_FILES: dict[str, str] = {
@@ -224,7 +226,7 @@ def is_output_dir(path: Path) -> bool:
         data = json.loads((path / MANIFEST).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return False
-    return isinstance(data, dict) and data.get("kind") in ("run", "comparison")
+    return isinstance(data, dict) and data.get("kind") in ("run", "comparison", "observe")
 
 
 def claim_out_dir(out: Path | None, default: Path, *, force: bool = False) -> Path:
@@ -338,6 +340,7 @@ def write_run(directory: Path, scenario: Scenario, results: Sequence[RunResult],
     files = dict(RUN_FILES)
     if figures:
         plot_run(directory / "figures", scenario, tables.daily)
+        plot_maps(directory / MAP_FILE, scenario, tables.grids, tables.communities, len(results))
     else:
         files = {k: v for k, v in files.items() if not k.startswith("figures/")}
     (directory / "README.txt").write_text(run_readme(scenario, tables, files), encoding="utf-8")

@@ -145,7 +145,8 @@ def test_run_writes_documented_readable_outputs(invoke, scen, core, tmp_path):
     readme = (out / "README.txt").read_text()
     assert all(name in readme for name in info["outputs"]) and "(undocumented)" not in readme
     pngs = list((out / "figures").glob("*.png"))
-    assert len(pngs) == 6 and all(p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for p in pngs)
+    figures = [k for k in output.RUN_FILES if k.startswith("figures/")]   # the series and the sentiment map
+    assert len(pngs) == len(figures) and all(p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for p in pngs)
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no staging left behind
 
 

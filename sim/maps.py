@@ -1,0 +1,238 @@
+"""The sentiment map (民情地图): the district's communities and grids coloured by an outcome.
+
+Communities are drawn from their polygons (``population.communities[].polygon``, planar units, no map
+tiles: government intranets are offline) or, without polygons, laid out as a square lattice. Each
+community's polygon is cut into its grids as strips of equal area along its longer side (the model
+knows how many grids a community has, not their outlines). Grid outcomes colour the grids, community
+outcomes the whole community. Each outcome is declared once in :data:`MAP_OUTCOMES` with its labels in
+English and Chinese, its unit and which direction is better (green is better, red worse).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+
+@dataclass(frozen=True)
+class MapOutcome:
+    name: str
+    label: str
+    label_zh: str
+    unit: str
+    better: str          # "higher", "lower", or "zero" (a signed gap: parity is best)
+    level: str           # "grid" or "community": the frame it is read from
+    column: str
+
+
+MAP_OUTCOMES: dict[str, MapOutcome] = {o.name: o for o in (
+    MapOutcome("served_satisfaction", "Satisfaction of those served", "办事群众满意度", "0–1", "higher", "grid",
+               "served_satisfaction"),
+    MapOutcome("mean_days", "Mean days to resolution", "平均解决用时", "days from need", "lower", "grid", "mean_days"),
+    MapOutcome("open_per_1000", "Open problems per 1,000 residents", "每千人未结问题", "at the end", "lower", "grid",
+               "open_per_1000"),
+    MapOutcome("gap_satisfaction_60plus", "Satisfaction gap, others − 60+", "60岁以上满意度差距", "0–1", "zero",
+               "community", "gap_satisfaction_60plus"),
+    MapOutcome("reported_vs_true", "Reported − experienced satisfaction", "上报与实际满意度之差", "0–1", "lower",
+               "community", "reported_vs_true"),
+)}
+MAP_FILE = "figures/sentiment_map.png"
+MAP_FILES = {MAP_FILE: "the sentiment map (民情地图): grids and communities coloured by satisfaction of those served, "
+                       "days to resolution, open problems, the 60+ satisfaction gap and the reported-vs-experienced "
+                       "gap (mean over replications)"}
+
+
+CJK_FAMILIES = ("WenQuanYi Zen Hei", "Noto Sans CJK SC", "Noto Sans CJK JP", "Source Han Sans SC", "SimHei")
+CJK_FILES = ("/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc", "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
+             "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc")
+
+
+@contextmanager
+def cjk_fonts():
+    """Matplotlib settings under which Chinese labels render: a CJK font as fallback behind DejaVu Sans
+    (system fonts that matplotlib's cache missed are registered once). Without one, labels show boxes."""
+    import matplotlib
+    from matplotlib import font_manager as fm
+    known = {f.name for f in fm.fontManager.ttflist}
+    if not known.intersection(CJK_FAMILIES):
+        for f in CJK_FILES:
+            if Path(f).is_file():
+                fm.fontManager.addfont(f)
+        known = {f.name for f in fm.fontManager.ttflist}
+    families = ["DejaVu Sans"] + [f for f in CJK_FAMILIES if f in known]
+    log = logging.getLogger("matplotlib.font_manager")   # WenQuanYi has no "normal" weight: a harmless note
+    level = log.level
+    log.setLevel(logging.ERROR)
+    try:
+        with matplotlib.rc_context({"font.family": families}):
+            yield
+    finally:
+        log.setLevel(level)
+
+
+# --------------------------------------------------------------------------------------------------
+# Geometry
+
+def _clip(poly: list, n: np.ndarray, c: float, keep_below: bool) -> list:
+    """Sutherland–Hodgman: the part of `poly` with n·p ≤ c (or ≥ c)."""
+    def inside(p):
+        d = float(np.dot(n, p)) - c
+        return d <= 1e-12 if keep_below else d >= -1e-12
+    out = []
+    for i, cur in enumerate(poly):
+        prev = poly[i - 1]
+        a, b = np.asarray(prev, float), np.asarray(cur, float)
+        if inside(b):
+            if not inside(a):
+                out.append(_cross(a, b, n, c))
+            out.append(tuple(b))
+        elif inside(a):
+            out.append(_cross(a, b, n, c))
+    return out
+
+
+def _cross(a, b, n, c):
+    t = (c - np.dot(n, a)) / np.dot(n, b - a)
+    return tuple(a + t * (b - a))
+
+
+def area(poly) -> float:
+    if len(poly) < 3:
+        return 0.0
+    p = np.asarray(poly, float)
+    x, y = p[:, 0], p[:, 1]
+    return 0.5 * abs(float(np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1))))
+
+
+def split_polygon(poly, parts: int) -> list[list]:
+    """`poly` cut into `parts` strips of equal area across its longer side."""
+    poly = [tuple(map(float, p)) for p in poly]
+    if parts <= 1:
+        return [poly]
+    p = np.asarray(poly)
+    span = p.max(axis=0) - p.min(axis=0)
+    n = np.array([1.0, 0.0]) if span[0] >= span[1] else np.array([0.0, 1.0])
+    proj = p @ n
+    total = area(poly)
+    cuts = [proj.min()]
+    for k in range(1, parts):
+        lo, hi = cuts[-1], proj.max()
+        for _ in range(40):   # bisection: the cut below which k/parts of the area lies
+            mid = (lo + hi) / 2
+            if area(_clip(poly, n, mid, True)) < total * k / parts:
+                lo = mid
+            else:
+                hi = mid
+        cuts.append((lo + hi) / 2)
+    cuts.append(proj.max())
+    strips = []
+    for a, b in zip(cuts[:-1], cuts[1:]):
+        strips.append(_clip(_clip(poly, n, a, False), n, b, True))
+    return strips
+
+
+def community_shapes(scenario) -> list[list]:
+    """Each community's outline: its polygon, or a unit square of a lattice when none is given."""
+    from sim.scenario import resolved_communities
+    comms = resolved_communities(scenario)
+    if all(c.polygon for c in comms):
+        return [list(c.polygon) for c in comms]
+    side = math.ceil(math.sqrt(len(comms)))
+    shapes = []
+    for i, c in enumerate(comms):
+        if c.polygon:
+            shapes.append(list(c.polygon))
+            continue
+        x, y = i % side, -(i // side)
+        shapes.append([(x * 1.1, y * 1.1), (x * 1.1 + 1, y * 1.1), (x * 1.1 + 1, y * 1.1 + 1), (x * 1.1, y * 1.1 + 1)])
+    return shapes
+
+
+def grid_shapes(scenario) -> list[list]:
+    """Each grid's outline (grids in model order: a community's grids are contiguous)."""
+    from sim.scenario import resolved_communities
+    out = []
+    for comm, shape in zip(resolved_communities(scenario), community_shapes(scenario)):
+        out.extend(split_polygon(shape, comm.grids))
+    return out
+
+
+# --------------------------------------------------------------------------------------------------
+# Values
+
+def map_values(grids: pd.DataFrame, communities: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Per grid and per community: every map outcome, the mean over replications (frames as written
+    in a run directory, or one run's frames from the model)."""
+    g = grids.assign(open_per_1000=1000 * grids["open_problems"] / grids["residents"])
+    g = g.groupby("grid", sort=True)[["community", "residents", "served_satisfaction", "mean_days",
+                                      "open_per_1000"]].mean()
+    c = communities.assign(reported_vs_true=communities["served_satisfaction"] - communities["satisfaction_all"])
+    c = c.groupby("community", sort=True)[["gap_satisfaction_60plus", "reported_vs_true"]].mean()
+    names = communities.groupby("community", sort=True)["name"].first()
+    return g.reset_index(), c.assign(name=names).reset_index()
+
+
+def plot_map(ax, scenario, grids: pd.DataFrame, communities: pd.DataFrame, outcome: str, *, labels: bool = True,
+             colorbar: bool = True):
+    """Draw one outcome's map on `ax`."""
+    from matplotlib.collections import PolyCollection
+    o = MAP_OUTCOMES[outcome]
+    g, c = map_values(grids, communities)
+    if o.level == "grid":
+        shapes, values = grid_shapes(scenario), g[o.column].to_numpy(float)
+    else:
+        shapes, values = community_shapes(scenario), c[o.column].to_numpy(float)
+    finite = values[np.isfinite(values)]
+    lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
+    if hi - lo < 1e-9:
+        lo, hi = lo - 0.5, hi + 0.5
+    cmap = {"higher": "RdYlGn", "lower": "RdYlGn_r", "zero": "PuOr_r"}[o.better]
+    if o.better == "zero":   # diverging around parity
+        lo, hi = -max(abs(lo), abs(hi)), max(abs(lo), abs(hi))
+    import matplotlib
+    cm = matplotlib.colormaps[cmap].with_extremes(bad="0.85")   # grey: no problem finished there
+    coll = PolyCollection(shapes, array=np.ma.masked_invalid(values), cmap=cm, edgecolors="white", linewidths=0.6)
+    coll.set_clim(lo, hi)
+    ax.add_collection(coll)
+    outlines = PolyCollection(community_shapes(scenario), facecolors="none", edgecolors="0.15", linewidths=1.4)
+    ax.add_collection(outlines)
+    if labels:
+        for shape, name in zip(community_shapes(scenario), c["name"]):
+            p = np.asarray(shape)
+            ax.text(p[:, 0].mean(), p[:, 1].mean(), str(name), ha="center", va="center", fontsize=6.5, color="0.1",
+                    bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.65})
+    ax.autoscale_view()
+    ax.set_aspect("equal")
+    ax.set_axis_off()
+    note = "; 0 = parity" if o.better == "zero" else ""
+    ax.set_title(f"{o.label}\n{o.label_zh} ({o.unit}{note})", fontsize=9)
+    if colorbar:
+        ax.figure.colorbar(coll, ax=ax, shrink=0.75, pad=0.02)
+    return coll
+
+
+def plot_maps(path: Path, scenario, grids: pd.DataFrame, communities: pd.DataFrame, n_reps: int = 1) -> Path:
+    """The sentiment map of a run: one panel per outcome in MAP_OUTCOMES."""
+    from matplotlib.figure import Figure
+    names = list(MAP_OUTCOMES)
+    cols = 3
+    rows = math.ceil(len(names) / cols)
+    with cjk_fonts():
+        fig = Figure(figsize=(13, 4.3 * rows))
+        axes = fig.subplots(rows, cols, squeeze=False).ravel()
+        for ax, name in zip(axes, names):
+            plot_map(ax, scenario, grids, communities, name)
+        for ax in axes[len(names):]:
+            ax.axis("off")
+        fig.suptitle(f"Sentiment map 民情地图 — {scenario.name} (mean over {n_reps} replication"
+                     f"{'s' if n_reps != 1 else ''}; green is better, grey: no data; community outlines in black)", fontsize=11)
+        fig.tight_layout()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(path, dpi=110)
+    return path
