@@ -184,13 +184,3 @@ def test_map_values_are_means_over_replications(tmp_path):
     plot_maps(Path(tmp_path / "m.png"), build_scenario({"population": {"communities_per_subdistrict": 1,
                                                                           "grids_per_community": 2}}), grids, comms, 2)
     assert (tmp_path / "m.png").is_file()
-
-
-def test_the_view_draws_the_map_of_the_run_on_screen():
-    from viz.sentiment import CHOICES, map_png
-    from viz.vizmodel import VizModel
-    m = VizModel(scenario_file="mixed_district")
-    for _ in range(5):
-        m.step()
-    for outcome in CHOICES.values():
-        assert map_png(m, outcome)[:8] == b"\x89PNG\r\n\x1a\n"
