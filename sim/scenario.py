@@ -825,6 +825,35 @@ def read_yaml(path: Path, error: type[Exception] = ScenarioError, kind: str = "s
     return data
 
 
+# Maps of named entries. A file that `extends` another and names some entries changes those entries of
+# the base's full map (as --set does), keeping the others; a file without `extends` defines the whole map.
+NAMED_MAPS = ("population.community_kinds", "demand.categories", "staffing.departments")
+
+
+def _with_named_maps(base: dict, child: dict) -> dict:
+    """`base` with every named map that `child` touches written out in full (defaults included)."""
+    touched = [p for p in NAMED_MAPS if isinstance(_get_raw(child, p), dict) and _get_raw(base, p) is None]
+    if not touched:
+        return base
+    resolved = _lenient(base)
+    if resolved is None:
+        return base
+    base = copy.deepcopy(base)
+    dump = resolved.model_dump(mode="json")
+    for p in touched:
+        set_path(base, p, get_path(dump, p))
+    return base
+
+
+def _get_raw(data: dict, path: str):
+    node: Any = data
+    for part in path.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return None
+        node = node[part]
+    return node
+
+
 def scenario_data(path: str | Path, _seen: tuple = ()) -> dict:
     """The merged raw data of a scenario file, following `extends` chains."""
     file = resolve_scenario_file(str(path), None) if not _seen else Path(path)
@@ -837,7 +866,7 @@ def scenario_data(path: str | Path, _seen: tuple = ()) -> dict:
     if not isinstance(base_ref, str):
         raise ScenarioError(f"{file}: 'extends' must be a file name, got {base_ref!r}")
     base_file = resolve_scenario_file(base_ref, file.parent)
-    base = scenario_data(base_file, _seen + (file.resolve(),))
+    base = _with_named_maps(scenario_data(base_file, _seen + (file.resolve(),)), data)
     merged = _deep_merge(base, data)
     # Lists of events add up along the chain, so a variant of a shocked scenario keeps the shock.
     for key in ("timeline", "shocks"):

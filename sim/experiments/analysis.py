@@ -457,4 +457,9 @@ def _write(analysis: Analysis, figures: bool) -> None:
         for r in analysis.results:
             if not r.indices.empty:
                 files.append(outcome_figure(r, out / f"{r.outcome}.png"))
+    # The list of govsim's own files here: a fresh sweep removes these and nothing else.
+    import json
+    from sim import paths
+    listed = sorted(set(paths.own_files(out) or ()) | {Path(f).name for f in files})
+    atomic_write_text(out / paths.MANIFEST, json.dumps({"kind": "sensitivity", paths.FILES_KEY: listed}, indent=1) + "\n")
     analysis.files = files
