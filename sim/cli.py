@@ -31,8 +31,12 @@ from rich import box
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+from typer.core import TyperGroup
+from typer.core import _click as click  # typer's own copy of click: its exceptions are these
 
 import sim
+from sim.paths import OUTPUT_ROOT, UnsafePathError
+from sim.resources import ResourceError, check_memory
 from sim.scenario import (SCENARIO_DIR, RunSettings, Scenario, ScenarioError, check_path, closest_path,
                           load_scenario, param_table, parse_overrides, shipped_scenarios, with_changes)
 
@@ -41,7 +45,30 @@ if TYPE_CHECKING:
 
     from sim.runner import RunResult
 
+class OneLineErrors(TyperGroup):
+    """Usage errors (a bad option value, an unknown option) as one ``error:`` line and exit code 2,
+    like every other bad input, instead of the framework's usage box."""
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode, **extra)
+        try:
+            rv = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except click.exceptions.NoArgsIsHelpError as e:
+            typer.echo(e.ctx.get_help() if e.ctx else str(e))
+            sys.exit(0)
+        except click.exceptions.ClickException as e:
+            where = f" (see '{e.ctx.command_path} --help')" if getattr(e, "ctx", None) is not None else ""
+            typer.echo(f"error: {' '.join(e.format_message().split())[:300]}{where}", err=True)
+            sys.exit(2 if isinstance(e, click.exceptions.UsageError) else e.exit_code)
+        except typer.Abort:
+            typer.echo("aborted", err=True)
+            sys.exit(1)
+        sys.exit(rv if isinstance(rv, int) else 0)
+
+
 app = typer.Typer(
+    cls=OneLineErrors,
     name="govsim",
     help="An agent-based sandbox for grassroots social governance: try a policy on a simulated community.",
     pretty_exceptions_enable=False,
@@ -49,7 +76,6 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 
-RUNS_DIR = Path("runs")
 PROGRESS_DELAY = 1.0  # seconds before a progress bar appears (quick runs show none)
 
 
@@ -67,7 +93,7 @@ def user_errors(*extra: type[BaseException]) -> Iterator[None]:
     """Turn bad input into one ``error:`` line and exit code 2 (bugs still raise with a traceback)."""
     try:
         yield
-    except (ScenarioError, CliInputError, *extra) as e:
+    except (ScenarioError, CliInputError, ResourceError, UnsafePathError, *extra) as e:
         if isinstance(e, OSError) and e.strerror:
             fail(f"cannot write output: {e.strerror}" + (f": '{e.filename}'" if e.filename else ""))
         fail(str(e))
@@ -109,9 +135,15 @@ def overrides_from_flags(replications: int | None, seed: int | None, steps: int 
     return over
 
 
+def residents_at_once(scenario: Scenario) -> int:
+    """Residents held in memory at once: one batch of replications (see sim.runner.batches)."""
+    from sim.runner import batches
+    return len(batches(scenario, list(range(scenario.run.replications)))[0]) * scenario.n_residents
+
+
 def default_out(stem: str) -> Path:
     from sim.output import dir_name
-    return RUNS_DIR / f"{dir_name(stem)}-{datetime.now():%Y%m%d-%H%M%S}"
+    return OUTPUT_ROOT / f"{dir_name(stem)}-{datetime.now():%Y%m%d-%H%M%S}"
 
 
 # --------------------------------------------------------------------------------------------------
@@ -258,6 +290,7 @@ def run(
     from sim import output  # imported only now: bad input is refused without loading the model
     err = _stderr()
     with user_errors(output.OutputError):
+        check_memory(residents_at_once(scenario), what=f"scenario '{scenario.name}'")
         target = output.claim_out_dir(out, default_out(scenario.name), force=force)  # before a long run
     err.print(f"{escape(scenario.name)}: {_describe(scenario)}")
     with progress_bar(scenario.run.replications, scenario.name) as advance:
@@ -295,6 +328,8 @@ def compare(
     dirs = {s.name: output.dir_name(s.name) for s in scenarios}
     sources = dict(zip(names, [base, *others]))
     with user_errors(output.OutputError):
+        for scen in scenarios:
+            check_memory(residents_at_once(scen), what=f"scenario '{scen.name}'")
         target = output.claim_out_dir(out, default_out(f"compare-{names[0]}"), force=force)
     err.print(f"{len(scenarios)} scenarios × {_describe(scenarios[0])}")
     results: dict[str, list[RunResult]] = {}

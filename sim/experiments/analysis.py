@@ -97,6 +97,7 @@ def analyse(sweep_dir: str | Path, *, outcomes: list[str] | None = None, conf_le
     if not sd.exists():
         raise ExperimentError(f"'{sweep_dir}' is not a sweep directory (run `govsim sweep` first)")
     exp = sd.load_experiment()
+    designs.check_analysable(exp.method, exp.n, exp.M)
     design = sd.read_design()
     runs = load_results(sd.path)
     outcomes = list(outcomes or exp.outcomes)

@@ -144,8 +144,11 @@ def _sensitivity(target, analyse_dir, out, workers, cluster, outcome, conf_level
         if target.is_dir():
             sweep_dir = target
         else:
+            from .designs import check_analysable
             from .spec import load_experiment
-            sweep_dir = _run(load_experiment(target), out, workers, cluster, False, False, None, progress)
+            exp = load_experiment(target)
+            check_analysable(exp.method, exp.n, exp.M)  # before a sweep whose analysis would be meaningless
+            sweep_dir = _run(exp, out, workers, cluster, False, False, None, progress)
     _print_analysis(sweep_dir, outcome, conf_level, resamples, figures)
 
 

@@ -49,7 +49,7 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from sim.scenario import ScenarioError, read_yaml
+from sim.scenario import ScenarioError, echo, read_yaml, validation_lines
 
 from . import designs
 from .errors import ExperimentError, did_you_mean
@@ -57,6 +57,7 @@ from .models import get_model
 from .space import Factor, _plain
 
 DISTS = ("uniform", "loguniform", "triangular")
+MAX_GRID_VALUES = 1_000_000  # values of a stepped or integer factor (its grid is held in memory)
 SPECIAL_FACTOR_KEYS = ("all_numeric", "exclude")
 
 
@@ -276,7 +277,7 @@ def _parse(data: dict, relative_to: Path | None, default_name: str) -> Experimen
         raise ExperimentError(_format_validation(e, model=ExperimentFile)) from None
     raw_design = {"method": spec.design} if isinstance(spec.design, str) else spec.design
     if not isinstance(raw_design, dict):
-        raise ExperimentError(f"design: give a method name or a mapping (method, n, ...), not {spec.design!r}")
+        raise ExperimentError(f"design: give a method name or a mapping (method, n, ...), not {echo(spec.design)}")
     try:
         design = DesignSpec.model_validate(raw_design)
     except ValidationError as e:
@@ -337,28 +338,8 @@ def _parse(data: dict, relative_to: Path | None, default_name: str) -> Experimen
 
 
 def _format_validation(err: ValidationError, prefix: str = "", model: type[BaseModel] | None = None) -> str:
-    """Pydantic's errors as one line: where, what, and for an unknown key the closest allowed one."""
-    lines = []
-    for e in err.errors():
-        loc = [str(p) for p in e["loc"]]
-        where = ".".join(([prefix] if prefix else []) + loc)
-        if e["type"] == "extra_forbidden":
-            allowed = _fields_at(model, loc[:-1])
-            lines.append(f"{where}: unknown key{did_you_mean(loc[-1], allowed)}"
-                         + (f" (allowed: {', '.join(allowed)})" if allowed else ""))
-        else:
-            lines.append(f"{where}: {e['msg']} (got {e.get('input')!r})")
-    return "; ".join(dict.fromkeys(lines))
-
-
-def _fields_at(model: type[BaseModel] | None, loc: list[str]) -> list[str]:
-    for part in loc:
-        if model is None:
-            return []
-        field = model.model_fields.get(part)
-        ann = getattr(field, "annotation", None)
-        model = ann if isinstance(ann, type) and issubclass(ann, BaseModel) else None
-    return list(model.model_fields) if model is not None else []
+    """Pydantic's errors as one line (the scenario's formatter, joined)."""
+    return "; ".join(validation_lines(err, model or ExperimentFile, prefix))
 
 
 # --------------------------------------------------------------------------------------------------
@@ -440,7 +421,7 @@ def _resolve_one(info, raw, method: str, factorial_levels: int) -> Factor:
         raw = {"levels": raw}
     elif not isinstance(raw, dict):
         raise ExperimentError(f"{where}: give `levels: [...]` or `bounds: [low, high]` "
-                              f"(got {raw!r}; to fix a value for every run use `settings:`)")
+                              f"(got {echo(raw)}; to fix a value for every run use `settings:`)")
     try:
         spec = FactorSpec.model_validate(raw)
     except ValidationError as e:
@@ -467,6 +448,8 @@ def _resolve_one(info, raw, method: str, factorial_levels: int) -> Factor:
 
     if spec.bounds is not None:
         lo, hi = float(spec.bounds[0]), float(spec.bounds[1])
+        if not (math.isfinite(lo) and math.isfinite(hi)):
+            raise ExperimentError(f"{where}: bounds [{lo:g}, {hi:g}] must be finite numbers")
         if (info.lower is not None and lo < info.lower) or (info.upper is not None and hi > info.upper):
             raise ExperimentError(f"{where}: bounds [{lo:g}, {hi:g}] lie outside the schema's range {schema}")
     elif info.typical:
@@ -489,6 +472,11 @@ def _resolve_one(info, raw, method: str, factorial_levels: int) -> Factor:
         lo, hi = float(lo_i), float(hi_i)
     if step is not None and step > hi - lo:
         raise ExperimentError(f"{where}: step {step:g} is wider than the range [{lo:g}, {hi:g}]")
+    if step is not None or info.kind == "int":
+        count = math.floor((hi - lo) / (step or 1) + 1e-9) + 1
+        if count > MAX_GRID_VALUES:
+            raise ExperimentError(f"{where}: step {step or 1:g} over [{lo:g}, {hi:g}] gives {count:,.0f} values, more "
+                                  f"than {MAX_GRID_VALUES:,}; use a coarser step (or none, for a continuous factor)")
 
     if method == "full_factorial":
         grid = Factor(lower=lo, upper=hi, step=step, **common).grid()
@@ -514,15 +502,17 @@ def _schema_range(info) -> str:
 def _check_level(info, v, where: str, schema: str):
     if info.kind == "bool":
         if not isinstance(v, bool):
-            raise ExperimentError(f"{where} is true/false: levels must be true or false (got {v!r})")
+            raise ExperimentError(f"{where} is true/false: levels must be true or false (got {echo(v)})")
         return v
     if info.kind == "str":
         return str(v)
     if isinstance(v, bool) or not isinstance(v, (int, float)):
-        raise ExperimentError(f"{where}: level {v!r} is not a number")
+        raise ExperimentError(f"{where}: level {echo(v)} is not a number")
+    if not math.isfinite(v):
+        raise ExperimentError(f"{where}: level {v} is not a finite number")
     if info.kind == "int":
         if v != int(v):
-            raise ExperimentError(f"{where} is an integer: level {v!r} is not")
+            raise ExperimentError(f"{where} is an integer: level {echo(v)} is not")
         v = int(v)
     else:
         v = float(v)
