@@ -121,14 +121,20 @@ Sets = Annotated[list[str] | None, typer.Option("--set", show_default=False, met
                                                      "(repeatable; `govsim params` lists the paths)")]
 Out = Annotated[Path | None, typer.Option("--out", "-o", show_default=False,
                                           help="output directory (default: runs/<name>-<YYYYmmdd-HHMMSS>)")]
+Replication = Annotated[int | None, typer.Option("--replication", show_default=False, metavar="K",
+                                                 help="run replication K of the root seed only (re-runs replication K "
+                                                      "of an earlier run, or the sweep row whose README names K)")]
 Force = Annotated[bool, typer.Option("--force", help="replace a previous govsim output in --out")]
 NoFigures = Annotated[bool, typer.Option("--no-figures", help="skip the PNG figures (faster)")]
 
 
 def overrides_from_flags(replications: int | None, seed: int | None, steps: int | None,
-                         sets: list[str] | None) -> dict[str, Any]:
+                         sets: list[str] | None, replication: int | None = None) -> dict[str, Any]:
     """Dotted-path overrides from the run flags and --set items (the flags win over --set run.*)."""
     over = parse_overrides(sets)
+    if replication is not None:
+        over["run.first_replication"] = replication
+        over["run.replications"] = 1 if replications is None else replications
     for key, value in (("replications", replications), ("seed", seed), ("steps", steps)):
         if value is not None:
             over[f"run.{key}"] = value
@@ -282,11 +288,11 @@ def run(
     file: Annotated[str, typer.Argument(metavar="FILE", show_default=False,
                                       help="scenario YAML file (or the name of a shipped scenario)")],
     replications: Replications = None, seed: Seed = None, steps: Steps = None, sets: Sets = None,
-    out: Out = None, force: Force = False, no_figures: NoFigures = False,
+    out: Out = None, force: Force = False, no_figures: NoFigures = False, replication: Replication = None,
 ) -> None:
     """Run a scenario's replications, print the 4E table and write the results to a directory."""
     with user_errors():
-        scenario = load_scenario(file, overrides_from_flags(replications, seed, steps, sets))
+        scenario = load_scenario(file, overrides_from_flags(replications, seed, steps, sets, replication))
     from sim import output  # imported only now: bad input is refused without loading the model
     err = _stderr()
     with user_errors(output.OutputError):

@@ -227,9 +227,7 @@ def claim_out_dir(out: Path | None, default: Path, *, force: bool = False) -> Pa
     anything else is refused, so that a mistyped --out can never delete a directory of other files.
     """
     if out is None:
-        path, k = default, 2
-        while path.exists():
-            path, k = default.with_name(f"{default.name}-{k}"), k + 1
+        path = paths.free_name(default)
         paths.check_writable(path)
         return path
     out = paths.user_path(out)
@@ -284,9 +282,7 @@ def _swap_in(tmp: Path, final: Path, replace: bool) -> None:
         return
     if not (replace and is_output_dir(final)) or paths.foreign_files(final):
         # Something took the name while this ran, or the user added files: keep both, say where the results are.
-        k = 2
-        while (alt := final.with_name(f"{final.name}-{k}")).exists():
-            k += 1
+        alt = paths.free_name(final)
         os.rename(tmp, alt)
         raise OutputError(f"'{final}' was changed by something else while this ran; "
                           f"it is untouched and the results are in '{alt}'")
@@ -304,9 +300,7 @@ def _swap_in(tmp: Path, final: Path, replace: bool) -> None:
             raise
     left = paths.remove_own_files(old, own)
     if left:  # files added to the old output while this ran: never deleted, moved into view
-        k = 2
-        while (alt := final.with_name(f"{final.name}-previous-{k}")).exists():
-            k += 1
+        alt = paths.free_name(final.with_name(f"{final.name}-previous"))
         os.rename(old, alt)
         raise OutputError(f"the results are in '{final}'; files added to the previous output while this ran "
                           f"({paths.describe_files(left)}) were moved to '{alt}'")
@@ -318,11 +312,12 @@ def _swap_in(tmp: Path, final: Path, replace: bool) -> None:
 def run_tables(scenario: Scenario, results: Sequence[RunResult]) -> RunTables:
     """The frames of a run directory, from the results of its replications."""
     name = scenario.name
-    summary = summary_frame(list(results), name)
+    first = scenario.run.first_replication
+    summary = summary_frame(list(results), name, first)
 
     def stacked(attr: str) -> pd.DataFrame:
         frames = []
-        for k, r in enumerate(results):
+        for k, r in enumerate(results, start=first):
             f = getattr(r, attr).copy()
             f.insert(0, "seed", r.seed)
             f.insert(0, "replication", k)
@@ -330,7 +325,7 @@ def run_tables(scenario: Scenario, results: Sequence[RunResult]) -> RunTables:
             frames.append(f)
         return pd.concat(frames, ignore_index=True)
 
-    return RunTables(summary=summary, summary_table=summarise(summary), daily=daily_long(list(results), name),
+    return RunTables(summary=summary, summary_table=summarise(summary), daily=daily_long(list(results), name, first),
                      grids=stacked("grids"), departments=stacked("departments"),
                      communities=stacked("communities"), perspectives=stacked("perspectives"))
 

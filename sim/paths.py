@@ -100,6 +100,14 @@ def remove_own_files(directory: Path, files: list[str] | None = None) -> list[st
     return left
 
 
+def free_name(path: Path) -> Path:
+    """`path` if nothing has that name, else the first of path-2, path-3, ... that is free."""
+    cand, k = path, 2
+    while cand.exists():
+        cand, k = path.with_name(f"{path.name}-{k}"), k + 1
+    return cand
+
+
 def describe_files(files: list[str], most: int = 5) -> str:
     shown = ", ".join(f"'{f}'" for f in files[:most])
     return shown + (f" and {len(files) - most} more" if len(files) > most else "")
@@ -190,4 +198,4 @@ def exchange(a: Path, b: Path) -> bool:
 
 __all__ = ["OUTPUT_ROOT", "EXPERIMENTS_DIR", "MANIFEST", "FILES_KEY", "UnsafePathError", "user_path", "dir_name",
            "own_files", "files_below", "foreign_files", "remove_own_files", "describe_files", "check_writable",
-           "partial_name", "clean_partials", "exchange"]
+           "partial_name", "clean_partials", "exchange", "free_name"]

@@ -51,6 +51,8 @@ class RunSettings(Section):
     steps: int = P(365, 1, 3650, "days", "days simulated (one step is one day)")
     replications: int = P(10, 1, 10_000, "runs", "replications with seeds derived from `seed`")
     seed: int = P(20261122, 0, 2**32 - 1, "", "root seed of every random stream")
+    first_replication: int = P(0, 0, 2**53, "", "index k of the first replication (replication k runs with a seed "
+                               "derived from `seed` and k alone: a sweep row re-runs with its k)")
 
 
 class CommunityProfile(Section):
@@ -711,9 +713,19 @@ def param_index(scenario: Scenario | None = None) -> dict[str, ParamInfo]:
     return {p.path: p for p in param_table(scenario)}
 
 
-def closest_path(path: str, paths) -> str | None:
-    hits = difflib.get_close_matches(path, list(paths), n=1, cutoff=0.4)
+def closest(word: str, choices, cutoff: float = 0.5) -> str | None:
+    """The valid name closest to a mistyped one (for "did you mean"), or None."""
+    hits = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1, cutoff=cutoff)
     return hits[0] if hits else None
+
+
+def did_you_mean(word: str, choices, cutoff: float = 0.5) -> str:
+    hint = closest(word, choices, cutoff)
+    return f"; did you mean '{hint}'?" if hint else ""
+
+
+def closest_path(path: str, paths) -> str | None:
+    return closest(path, paths, cutoff=0.4)  # dotted paths share long prefixes: a lower cutoff finds more
 
 
 def get_path(obj: Any, path: str) -> Any:
@@ -739,8 +751,8 @@ def check_path(path: str, scenario: Scenario | None = None, *, numeric: bool = F
                index: dict[str, ParamInfo] | None = None) -> ParamInfo:
     """The parameter at a dotted path, or a ScenarioError naming the closest valid path."""
     index = param_index(scenario) if index is None else index
-    if path in ("run.steps", "run.replications", "run.seed"):
-        field = RunSettings.model_fields[path.split(".")[1]]
+    if path.startswith("run.") and path[4:] in RunSettings.model_fields:
+        field = RunSettings.model_fields[path[4:]]
         lo, hi = _field_bounds(field)
         return ParamInfo(path, "int", field.default, lo, hi, (field.json_schema_extra or {}).get("unit", ""),
                          field.description or "", "", None)
@@ -1098,10 +1110,7 @@ def validation_lines(err: ValidationError, root: type[BaseModel], prefix: str = 
         typ = e["type"]
         if typ == "extra_forbidden":
             allowed = _allowed_keys(_model_at(loc, root))
-            hint = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
-            msg = f"{where}: unknown key '{loc[-1]}'"
-            if hint:
-                msg += f"; did you mean '{hint[0]}'?"
+            msg = f"{where}: unknown key '{echo(loc[-1])[1:-1]}'{did_you_mean(loc[-1], allowed, 0.6)}"
             if allowed:
                 msg += f" (allowed: {', '.join(allowed)})"
             lines.append(msg)

@@ -27,12 +27,13 @@ the base scenario with its typical range; a parameter that has none varies ±50 
 value, within the bounds (the full bounds, e.g. 0 to 10⁷ yuan, would say more about the bounds than
 about the model). Parameters whose range holds a single value are left out, with a note.
 
-Seeds: every random number of a sweep comes from ``seed`` through ``numpy.random.SeedSequence``
-with a spawn key per purpose: (0,) draws the design, (1, point, replication) seeds each run, (2,)
-seeds the bootstrap of the analysis. A run's seed therefore does not depend on the number of workers,
-the back end, chunking or interruptions. With ``common_random_numbers: true`` the key is
-(1, replication): replication r of every point shares one seed, so differences between points are
-effects of the factors rather than noise.
+Seeds: the runs use govsim's one seed scheme (:mod:`sim.seeds`): run ``r`` (point p, replication i) is
+replication k of the experiment seed, with k = p × 10,000 + i (its own draws), or k = i with
+``common_random_numbers: true`` (replication i of every point shares its draws, so differences between
+points are effects of the factors rather than noise). So a row re-runs alone with
+``govsim run base_scenario.yaml --set <factor>=<value> ... --seed <seed> --replication k``. The design
+sample and the bootstrap of the analysis have their own streams (purpose keys 0 and 2). No seed
+depends on the number of workers, the back end, chunking or interruptions.
 """
 
 from __future__ import annotations
@@ -50,6 +51,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from sim.scenario import ScenarioError, echo, read_yaml, validation_lines
+from sim.seeds import MAX_SEED, replication_seed, stream_seed
 
 from . import designs
 from .errors import ExperimentError, did_you_mean
@@ -57,6 +59,7 @@ from .models import get_model
 from .space import Factor, _plain
 
 DISTS = ("uniform", "loguniform", "triangular")
+MAX_REPLICATIONS = 10_000  # the bound of run.replications; keys the run seeds (see Experiment.run_index)
 MAX_GRID_VALUES = 1_000_000  # values of a stepped or integer factor (its grid is held in memory)
 SPECIAL_FACTOR_KEYS = ("all_numeric", "exclude")
 
@@ -94,8 +97,8 @@ class ExperimentFile(_Strict):
     model_options: dict[str, Any] = Field(default_factory=dict)
     factors: Any
     design: Any
-    replications: int = Field(1, ge=1, le=10_000)
-    seed: int | None = Field(None, ge=0, le=2**63 - 1)
+    replications: int = Field(1, ge=1, le=MAX_REPLICATIONS)
+    seed: int | None = Field(None, ge=0, le=MAX_SEED)
     common_random_numbers: bool = False
     outcomes: list[str] | None = None
     max_runs: int = Field(100_000, ge=1)
@@ -103,9 +106,6 @@ class ExperimentFile(_Strict):
     analysis: AnalysisSpec = AnalysisSpec()
 
 
-def stream_seed(seed: int, *key: int) -> int:
-    """A 32-bit seed for one purpose, derived from the experiment seed (see the module docstring)."""
-    return int(np.random.SeedSequence(seed, spawn_key=key).generate_state(1)[0])
 
 
 @dataclass(frozen=True, eq=False)
@@ -158,10 +158,14 @@ class Experiment:
     def analysis_seed(self) -> int:
         return stream_seed(self.seed, 2) or 1  # SALib treats seed 0 as "no seed"
 
+    def run_index(self, point: int, replication: int) -> int:
+        """k such that the run is replication k of the experiment seed (sim.seeds): the replication under
+        common random numbers (shared by every point), else point × 10,000 + replication (its own draws,
+        whatever the number of points or replications)."""
+        return replication if self.common_random_numbers else point * MAX_REPLICATIONS + replication
+
     def run_seed(self, point: int, replication: int) -> int:
-        if self.common_random_numbers:
-            return stream_seed(self.seed, 1, replication)
-        return stream_seed(self.seed, 1, point, replication)
+        return replication_seed(self.seed, self.run_index(point, replication))
 
     # -- the design and the runs
     def sample_design(self):

@@ -29,12 +29,9 @@ lists); a directory whose manifest is not a sweep's is never written to.
 
 from __future__ import annotations
 
-import datetime as _dt
 import fcntl
 import json
 import os
-import platform
-import subprocess
 import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -48,6 +45,7 @@ import pyarrow.parquet as pq
 import yaml
 
 from sim import paths
+from sim.provenance import git_commit, now, versions  # noqa: F401 (now: used by sweep)
 
 from .errors import ExperimentError
 from .spec import Experiment, load_experiment
@@ -62,8 +60,6 @@ LOCK_FILE = ".govsim.lock"
 MAX_MANIFEST_ERRORS = 1000  # every error is in the result files; the manifest lists the first ones
 
 
-def now() -> str:
-    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
 
 
 # --------------------------------------------------------------------------------------------------
@@ -108,31 +104,6 @@ def atomic_write_parquet(path: Path, table: pd.DataFrame) -> None:
 
 # --------------------------------------------------------------------------------------------------
 # Provenance
-
-def versions() -> dict[str, Any]:
-    from importlib import metadata
-    out: dict[str, Any] = {"python": platform.python_version(), "platform": platform.platform()}
-    for dist in ("mesa", "numpy", "pandas", "SALib", "scipy", "pyarrow", "pydantic", "dask", "distributed"):
-        try:
-            out[dist] = metadata.version(dist)
-        except metadata.PackageNotFoundError:
-            pass
-    out["git_commit"] = git_commit()
-    return out
-
-
-def git_commit() -> str | None:
-    repo = Path(__file__).resolve().parents[2]
-    try:
-        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True, timeout=5)
-        if head.returncode != 0:
-            return None
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=repo,
-                               capture_output=True, text=True, timeout=5)
-        return head.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "")
-    except (OSError, subprocess.SubprocessError):
-        return None
-
 
 def ranges(mask: np.ndarray) -> list[list[int]]:
     """Half-open [start, stop) run-id ranges where ``mask`` is true."""
@@ -332,7 +303,7 @@ class SweepDir:
                      "pending": ranges(status.status == STATUS_PENDING)},
             "errors": {str(k): v for k, v in errors[:MAX_MANIFEST_ERRORS]},
             **({"errors_not_listed": len(errors) - MAX_MANIFEST_ERRORS} if len(errors) > MAX_MANIFEST_ERRORS else {}),
-            "versions": old.get("versions") or versions(),
+            "versions": old.get("versions") or {**versions(), "git_commit": git_commit()},
             "sessions": sessions,
         }
         atomic_write_text(self.manifest_file, json.dumps(manifest, indent=1, ensure_ascii=False) + "\n")
