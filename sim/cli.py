@@ -76,6 +76,23 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 
+def _version(value: bool) -> None:
+    if value:
+        from importlib import metadata
+        try:
+            v = metadata.version("govsim")
+        except metadata.PackageNotFoundError:
+            v = "unknown (not installed)"
+        typer.echo(f"govsim {v}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                                help="print the version and exit")] = False) -> None:
+    """An agent-based sandbox for grassroots social governance: try a policy on a simulated community."""
+
+
 PROGRESS_DELAY = 1.0  # seconds before a progress bar appears (quick runs show none)
 
 
@@ -397,8 +414,11 @@ def validate(
         fail(str(e))
     for file in files:
         try:
+            if is_experiment_file(file):
+                typer.echo(f"ok: {file} (experiment: {validate_experiment(file, overrides)})")
+                continue
             scen = load_scenario(file, overrides)
-        except ScenarioError as e:
+        except (ScenarioError, ValueError) as e:  # ExperimentError is a ValueError
             typer.echo(f"error: {e}", err=True)
             bad += 1
             continue
@@ -406,6 +426,31 @@ def validate(
         typer.echo(f"ok: {file} ({scen.n_residents:,} residents, {r.steps} days, {r.replications} replications)")
     if bad:
         raise typer.Exit(2)
+
+
+EXPERIMENT_KEYS = {"factors", "design"}  # keys only an experiment file has
+
+
+def is_experiment_file(file: str) -> bool:
+    """Whether a file given to `validate` is an experiment (it has `factors` and `design`), not a scenario."""
+    from sim.scenario import read_yaml
+    path = Path(file)
+    if not path.is_file():
+        return False
+    try:
+        data = read_yaml(path)
+    except ScenarioError:
+        return False
+    return EXPERIMENT_KEYS <= set(data)
+
+
+def validate_experiment(file: str, overrides: dict[str, Any]) -> str:
+    if overrides:
+        raise CliInputError("--set applies to scenarios; an experiment fixes values under `settings:`")
+    from sim.experiments.spec import load_experiment
+    exp = load_experiment(file)
+    return (f"{exp.method} design, {len(exp.factors)} factors, {exp.n_points:,} points × {exp.replications} "
+            f"replications = {exp.n_runs:,} runs")
 
 
 class Format(str, Enum):
@@ -463,6 +508,8 @@ def params(
         for r in rows:
             cells = (f"`{r['path']}`", r["default"], _bounds(r), r["unit"], r["description"], r["source"])
             typer.echo("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+    elif _stdout().width < PARAMS_TABLE_WIDTH:
+        _params_list(rows, section)
     else:
         table = Table(title=f"Parameters{f' — {escape(section)}' if section else ''} "
                             "(set them in a scenario file or with --set path=value)", title_justify="left",
@@ -478,6 +525,27 @@ def params(
             table.add_row(escape(r["path"]), escape(r["default"]), escape(_bounds(r)), escape(r["unit"]),
                           escape(r["description"]), escape(r["source"]))
         _stdout().print(table)
+
+
+PARAMS_TABLE_WIDTH = 120  # narrower terminals get a list: six columns cannot share 80 characters
+
+
+def _params_list(rows: list[dict[str, str]], section: str | None) -> None:
+    """One parameter per paragraph: path = default [bounds unit], then its description and source wrapped
+    to the terminal (what the table shows, readable at 80 columns)."""
+    import textwrap
+    con = _stdout()
+    width = max(40, con.width)
+    con.print(f"Parameters{f' — {escape(section)}' if section else ''} (set them in a scenario file or with "
+              "--set path=value; source A: a modelling assumption, see docs/ODD.md)", soft_wrap=False)
+    for r in rows:
+        bounds = " ".join(x for x in (_bounds(r), r["unit"]) if x)
+        con.print(f"\n[bold]{escape(r['path'])}[/bold] = {escape(r['default'])}"
+                  + (f"  [dim]\\[{escape(bounds)}][/dim]" if bounds else ""))
+        for label, text in (("", r["description"]), ("source: ", r["source"])):
+            if text:
+                con.print(escape(textwrap.fill(label + text, width=width, initial_indent="    ",
+                                               subsequent_indent="    ")), style="dim" if label else None)
 
 
 def _bounds(row: dict[str, str]) -> str:

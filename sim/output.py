@@ -337,7 +337,7 @@ def write_run(directory: Path, scenario: Scenario, results: Sequence[RunResult],
     directory.mkdir(parents=True, exist_ok=True)
     tables = tables or run_tables(scenario, results)
     _write_frame(tables.summary, directory / "summary")
-    tables.summary_table.to_csv(directory / "summary_table.csv", index=False)
+    paths.write_csv(tables.summary_table, directory / "summary_table.csv")
     _write_frame(tables.daily, directory / "daily")
     _write_frame(tables.grids, directory / "grids")
     _write_frame(tables.departments, directory / "departments")
@@ -359,7 +359,7 @@ def write_run(directory: Path, scenario: Scenario, results: Sequence[RunResult],
 
 def _write_frame(frame: pd.DataFrame, stem: Path) -> None:
     frame.to_parquet(stem.with_suffix(".parquet"), index=False)
-    frame.to_csv(stem.with_suffix(".csv"), index=False)
+    paths.write_csv(frame, stem.with_suffix(".csv"))
 
 
 def _write_json(path: Path, data: dict) -> None:

@@ -116,6 +116,26 @@ def describe_files(files: list[str], most: int = 5) -> str:
 # --------------------------------------------------------------------------------------------------
 # Writing safely
 
+CSV_ENCODING = "utf-8-sig"  # with a byte-order mark: Excel (Chinese Windows included) then reads UTF-8
+CSV_FLOAT_FORMAT = "%.10g"  # ten significant digits: exact values are in the Parquet file beside it
+
+
+def csv_text(frame) -> str:
+    """A table as CSV for a spreadsheet: whole-number columns as integers, floats to 10 significant digits."""
+    out = frame.copy()
+    for col in out.columns:
+        s = out[col]
+        if s.dtype.kind == "f":
+            finite = s.dropna()
+            if len(finite) and (finite == finite.round()).all() and finite.abs().max() < 2**53:
+                out[col] = s.astype("Int64")
+    return out.to_csv(index=False, float_format=CSV_FLOAT_FORMAT, lineterminator="\n")
+
+
+def write_csv(frame, path: Path) -> None:
+    Path(path).write_text(csv_text(frame), encoding=CSV_ENCODING)
+
+
 def check_writable(path: Path) -> None:
     """Refuse now, before a long simulation, a directory that could not be created or written to."""
     path = Path(path)
@@ -198,4 +218,5 @@ def exchange(a: Path, b: Path) -> bool:
 
 __all__ = ["OUTPUT_ROOT", "EXPERIMENTS_DIR", "MANIFEST", "FILES_KEY", "UnsafePathError", "user_path", "dir_name",
            "own_files", "files_below", "foreign_files", "remove_own_files", "describe_files", "check_writable",
-           "partial_name", "clean_partials", "exchange", "free_name"]
+           "partial_name", "clean_partials", "exchange", "free_name",
+           "csv_text", "write_csv", "CSV_ENCODING"]

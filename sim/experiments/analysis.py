@@ -434,21 +434,21 @@ def _table_lines(r: OutcomeResult) -> list[str]:
 
 
 def _write(analysis: Analysis, figures: bool) -> None:
-    from .store import atomic_write_text
+    from .store import atomic_write_csv, atomic_write_text
     out = analysis.sweep_dir / "sensitivity"
     out.mkdir(exist_ok=True)
     files = []
     ind = analysis.indices()
     p = out / "indices.csv"
-    atomic_write_text(p, ind.to_csv(index=False))
+    atomic_write_csv(p, ind)
     files.append(p)
     p = out / "noise.csv"
-    atomic_write_text(p, analysis.noise().to_csv(index=False))
+    atomic_write_csv(p, analysis.noise())
     files.append(p)
     cells = [r.cells.assign(outcome=r.outcome) for r in analysis.results if r.cells is not None]
     if cells:
         p = out / "cells.csv"
-        atomic_write_text(p, pd.concat(cells, ignore_index=True).to_csv(index=False))
+        atomic_write_csv(p, pd.concat(cells, ignore_index=True))
         files.append(p)
     p = out / "report.txt"
     atomic_write_text(p, analysis.report)

@@ -128,26 +128,37 @@ def sensitivity(
     resamples: Optional[int] = typer.Option(None, "--resamples", min=10, help="Bootstrap resamples."),
     figures: bool = typer.Option(True, "--figures/--no-figures", help="Write figures."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar while sweeping."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Validate the experiment and print its plan; run nothing."),
 ) -> None:
     """Sensitivity indices with confidence intervals, as a table, CSV and figures."""
     _clean_errors(_sensitivity)(target, analyse_dir, out, workers, cluster, outcome, conf_level, resamples, figures,
-                                progress)
+                                progress, dry_run)
 
 
-def _sensitivity(target, analyse_dir, out, workers, cluster, outcome, conf_level, resamples, figures, progress):
+def _sensitivity(target, analyse_dir, out, workers, cluster, outcome, conf_level, resamples, figures, progress,
+                 dry_run=False):
     if analyse_dir is not None and target is not None:
         _fail("give either an experiment file / sweep directory or --analyse DIR, not both")
     sweep_dir = analyse_dir
+    from .designs import check_analysable
     if sweep_dir is None:
         if target is None:
             _fail("give an experiment file or a sweep directory (or --analyse DIR)")
         if target.is_dir():
-            sweep_dir = target
+            sweep_dir = user_path(target)
+            if dry_run:
+                from .store import SweepDir
+                exp = SweepDir(sweep_dir).load_experiment()
+                check_analysable(exp.method, exp.n, exp.M)
+                typer.echo("\n".join(exp.plan_lines()))
+                return
         else:
-            from .designs import check_analysable
             from .spec import load_experiment
             exp = load_experiment(target)
             check_analysable(exp.method, exp.n, exp.M)  # before a sweep whose analysis would be meaningless
+            if dry_run:
+                typer.echo("\n".join(exp.plan_lines()))
+                return
             sweep_dir = _run(exp, out, workers, cluster, False, False, None, progress)
     _print_analysis(sweep_dir, outcome, conf_level, resamples, figures)
 

@@ -55,7 +55,7 @@ STATUS_PENDING, STATUS_DONE, STATUS_FAILED = 0, 1, 2
 RUN_COLUMNS = ("run", "point", "replication", "seed")
 TAIL_COLUMNS = ("status", "error", "elapsed")
 OWN_FILES = ("experiment.yaml", "base_scenario.yaml", "design.parquet", "manifest.json", "results.parquet",
-             "results.csv", "README.txt")
+             "results.csv", "README.txt")  # (a fresh sweep removes these, the chunk files and sensitivity's list)
 LOCK_FILE = ".govsim.lock"
 MAX_MANIFEST_ERRORS = 1000  # every error is in the result files; the manifest lists the first ones
 
@@ -95,6 +95,11 @@ def atomic_write_bytes(path: Path, write) -> None:
 
 def atomic_write_text(path: Path, text: str) -> None:
     atomic_write_bytes(path, lambda fh: fh.write(text.encode("utf-8")))
+
+
+def atomic_write_csv(path: Path, table: pd.DataFrame) -> None:
+    """A table as CSV for a spreadsheet (sim.paths.csv_text: BOM, integers, rounded floats), atomically."""
+    atomic_write_bytes(path, lambda fh: fh.write(paths.csv_text(table).encode(paths.CSV_ENCODING)))
 
 
 def atomic_write_parquet(path: Path, table: pd.DataFrame) -> None:
@@ -327,12 +332,52 @@ class SweepDir:
         return table.drop(columns="_order").reset_index(drop=True)
 
     def consolidate(self) -> Path:
-        """Write results.parquet from all records and drop the chunk files it replaces."""
+        """Write results.parquet (and results.csv, README.txt) from all records; drop the chunk files."""
         table = self.results_table()
         atomic_write_parquet(self.results_file, table)
+        atomic_write_csv(self.path / "results.csv", table)
+        atomic_write_text(self.path / "README.txt", self.readme(table))
         for f in self.chunk_files():
             f.unlink(missing_ok=True)
         return self.results_file
+
+    def readme(self, table: pd.DataFrame) -> str:
+        """What the sweep directory holds, every column of the results, and how to re-run one row."""
+        exp = self.load_experiment()
+        model = exp.model_obj
+        factors = {f.path: f for f in exp.factors}
+        k = ("its replication" if exp.common_random_numbers else "point × 10,000 + replication")
+        lines = [f"govsim sweep of experiment '{exp.name}'" + (f": {exp.description}" if exp.description else ""),
+                 f"{exp.method} design, {exp.n_points:,} points × {exp.replications} replications = {exp.n_runs:,} "
+                 f"runs of model {exp.model}, experiment seed {exp.seed}.", "",
+                 "Files",
+                 "  experiment.yaml: the resolved experiment (itself a valid experiment file)",
+                 *(["  base_scenario.yaml: the base scenario, every parameter written out"] if exp.base_data else []),
+                 "  design.parquet: one row per point: factor values (and unit coordinates u:<path> of sampled designs)",
+                 "  results.parquet: one row per run: design factors and outcomes, row-aligned",
+                 "  results.csv: the same as results.parquet (UTF-8 with BOM, for spreadsheets)",
+                 "  manifest.json: fingerprint, seed, versions, sessions, every run's status",
+                 "  sensitivity/: indices, report and figures of `govsim sensitivity` (when run)", "",
+                 "Columns of results.parquet / results.csv",
+                 "  run: run id r (point r // replications, replication r % replications)",
+                 "  point: design point (row of design.parquet)",
+                 "  replication: replication index at the point",
+                 f"  seed: seed of the run: replication k of the experiment seed, k = {k}"]
+        for col in table.columns:
+            if col in factors:
+                f = factors[col]
+                lines.append(f"  {col}" + (f" [{f.unit}]" if f.unit else "") + f": factor ({f.describe()})")
+            elif col in model.outcomes:
+                lines.append(f"  {col}: outcome, {model.outcome_label(col)}")
+        lines += ["  status: done or failed", "  error: why a run failed (empty when done)",
+                  "  elapsed: seconds the run took", ""]
+        if exp.model == "govsim":
+            settings = " ".join(f"--set {p}={v}" for p, v in exp.settings.items())
+            lines += ["Re-run one row alone (identical outputs):",
+                      f"  govsim run base_scenario.yaml {settings + ' ' if settings else ''}--set <factor>=<value> ... "
+                      f"--seed {exp.seed} --replication K",
+                      f"  with K = {k} of the row.", ""]
+        return "\n".join(lines)
 
     def results_table(self) -> pd.DataFrame:
         """Runs joined with their points' factor values: experiments and outcomes row-aligned."""
