@@ -520,20 +520,24 @@ class Scenario(Section):
                     raise ValueError(f"population.mix.{k} = {w!r}: weights must be ≥ 0")
             if sum(pop.mix.values()) <= 0:
                 raise ValueError("population.mix: the weights must not all be zero")
+        problems: list[str] = []  # every problem of the shocks and the timeline, not only the first
         for i, s in enumerate(self.shocks):
             for c in s.categories:
                 if c not in cats:
-                    raise ValueError(_unknown("category", c, cats, f"shocks[{i}].categories"))
-            _check_communities(s.communities, n_comm, f"shocks[{i}].communities")
+                    problems.append(_unknown("category", c, cats, f"shocks[{i}].categories"))
+            problems += _community_problems(s.communities, n_comm, f"shocks[{i}].communities")
         for i, ch in enumerate(self.timeline):
-            _check_communities(ch.communities, n_comm, f"timeline[{i}].communities")
+            problems += _community_problems(ch.communities, n_comm, f"timeline[{i}].communities")
             for path in ch.set:
                 if path.split(".")[0] in ("run", "population", "network", "timeline", "shocks", "name", "description"):
-                    raise ValueError(f"timeline[{i}].set: '{path}' cannot change during a run "
-                                     "(allowed sections: demand, channels, staffing, policies, routing, residents, privacy, costs)")
-                if ch.communities is not None and path not in LOCAL_PATHS:
-                    raise ValueError(f"timeline[{i}].set: '{path}' cannot differ between communities; "
-                                     f"with `communities` only these can: {', '.join(LOCAL_PATHS)}")
+                    problems.append(f"timeline[{i}].set: '{echo(path)[1:-1]}' cannot change during a run (allowed "
+                                    "sections: demand, channels, staffing, policies, routing, residents, privacy, costs)")
+                elif ch.communities is not None and path not in LOCAL_PATHS:
+                    problems.append(f"timeline[{i}].set: '{echo(path)[1:-1]}' cannot differ between communities"
+                                    f"{did_you_mean(path, LOCAL_PATHS, 0.6)} (with `communities` only these can: "
+                                    f"{', '.join(LOCAL_PATHS)})")
+        if problems:
+            raise ValueError("\n  ".join(problems))
         if self.network.neighbours % 2:
             raise ValueError(f"network.neighbours must be even, got {self.network.neighbours}")
         if self.routing.handoff_delay_max < self.routing.handoff_delay_min:
@@ -625,6 +629,14 @@ def resolved_communities(sc: "Scenario") -> list[Community]:
                              subdistrict=spec.subdistrict, polygon=tuple(map(tuple, spec.polygon)) if spec.polygon else None,
                              **values))
     return out
+
+
+def _community_problems(comms, n, where) -> list[str]:
+    try:
+        _check_communities(comms, n, where)
+    except ValueError as e:
+        return [str(e)]
+    return []
 
 
 def _check_communities(comms, n, where):
@@ -1021,12 +1033,17 @@ def _check_timeline(scen: Scenario, origin: str) -> None:
     """Each timeline change must name real parameters and, applied in order, give a valid scenario."""
     state = scen.model_dump()
     index = param_index(scen) if scen.timeline else {}
-    for i, change in enumerate(sorted(scen.timeline, key=lambda c: c.day)):
-        for path, value in change.set.items():
+    problems = []
+    for i, change in enumerate(scen.timeline):
+        for path in change.set:
             try:
                 check_path(path, index=index)
             except ScenarioError as e:
-                raise ScenarioError(f"invalid scenario '{origin}':\n  timeline[{i}].set: {e}") from None
+                problems.append(f"timeline[{i}].set: {e}")
+    if problems:
+        raise ScenarioError(f"invalid scenario '{origin}':\n  " + "\n  ".join(problems))
+    for change in sorted(scen.timeline, key=lambda c: c.day):
+        for path, value in change.set.items():
             set_path(state, path, value)
         state["timeline"] = []
         try:
@@ -1121,7 +1138,7 @@ def validation_lines(err: ValidationError, root: type[BaseModel], prefix: str = 
                 f"must be {typ.replace('_', ' ')} {echo(list(ctx.values())[0])}"
             lines.append(f"{where} = {echo(e.get('input'))} is out of range ({rng})")
         elif typ == "value_error":
-            msg = str(e.get("ctx", {}).get("error", e["msg"]))[:500]
+            msg = str(e.get("ctx", {}).get("error", e["msg"]))[:3000]
             lines.append(msg if loc == () else f"{where}: {e['msg'][:500].removeprefix('Value error, ')}")
         else:
             lines.append(f"{where}: {e['msg'][:200]} (got {echo(e.get('input'))})")

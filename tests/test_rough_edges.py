@@ -70,3 +70,22 @@ def test_a_sweep_writes_csv_and_a_readme_beside_parquet(tmp_path):
     for col in table.columns:
         assert f"  {col}" in readme, col
     assert "replication k of the experiment seed, k = point × 10,000 + replication" in readme
+
+
+def test_every_problem_of_the_timeline_and_shocks_is_reported_with_did_you_mean(tmp_path):
+    p = tmp_path / "t.yaml"
+    p.write_text("extends: baseline.yaml\n"
+                 "timeline:\n"
+                 "  - {day: 10, communities: [0], set: {policies.eldr_friendly: true, policies.training_levl: 0.5}}\n"
+                 "shocks:\n"
+                 "  - {name: f, start: 5, end: 9, categories: [utilties, x], multiplier: 2, communities: [9]}\n")
+    with pytest.raises(ScenarioError) as e:
+        load_scenario(p)
+    msg = str(e.value)
+    for part in ("did you mean 'policies.elder_friendly'", "did you mean 'policies.training_level'",
+                 "did you mean 'utilities'", "unknown category 'x'", "shocks[0].communities"):
+        assert part in msg, part
+    p.write_text("extends: baseline.yaml\ntimeline:\n  - {day: 10, set: {policies.trainin_level: 0.5}}\n"
+                 "  - {day: 20, set: {staffing.grid_workers_per_grd: 2}}\n")
+    with pytest.raises(ScenarioError, match=r"(?s)timeline\[0\].*training_level.*timeline\[1\].*grid_workers_per_grid"):
+        load_scenario(p)
