@@ -37,7 +37,7 @@ from typer.core import _click as click  # typer's own copy of click: its excepti
 import sim
 from sim.paths import OUTPUT_ROOT, UnsafePathError
 from sim.resources import ResourceError, check_memory
-from sim.scenario import (SCENARIO_DIR, RunSettings, Scenario, ScenarioError, check_path, closest_path,
+from sim.scenario import (SCENARIO_DIR, RunSettings, Scenario, ScenarioError, check_path, closest_path, section_title_zh,
                           load_scenario, param_table, parse_overrides, shipped_scenarios, with_changes)
 
 if TYPE_CHECKING:
@@ -126,6 +126,12 @@ def run_replications(scenario: Scenario, progress: Callable[[int], None] | None 
     return runner.run_replications(scenario, progress=progress)
 
 
+def run_from_state(state: Path, scenario: Scenario, progress: Callable[[int], None] | None = None) -> list[RunResult]:
+    """The core for warm starts: every run of a saved state branched with `scenario` (a seam, as above)."""
+    from sim import runner
+    return runner.run_from_state(state, scenario, progress=progress)
+
+
 # --------------------------------------------------------------------------------------------------
 # Flags → overrides
 
@@ -143,6 +149,100 @@ Replication = Annotated[int | None, typer.Option("--replication", show_default=F
                                                       "of an earlier run, or the sweep row whose README names K)")]
 Force = Annotated[bool, typer.Option("--force", help="replace a previous govsim output in --out")]
 NoFigures = Annotated[bool, typer.Option("--no-figures", help="skip the PNG figures (faster)")]
+BurnIn = Annotated[int | None, typer.Option("--burn-in", min=1, show_default=False, metavar="DAYS",
+                                            help="run DAYS days first, then open the books: results cover the "
+                                                 "--steps days after the burn-in")]
+SaveState = Annotated[Path | None, typer.Option("--save-state", show_default=False, metavar="FILE",
+                                                help="with --burn-in: save the state after the burn-in (.npz), to "
+                                                     "branch policies from with --from-state")]
+FromState = Annotated[Path | None, typer.Option("--from-state", show_default=False, metavar="FILE",
+                                                help="start every run from a saved state (its population, history "
+                                                     "and seeds) with this scenario's parameters")]
+
+
+class WarmStart:
+    """The warm-start flags of `run` and `compare`, checked before anything runs or is written."""
+
+    def __init__(self, burn_in: int | None, save_state: Path | None, from_state: Path | None,
+                 replications: int | None, seed: int | None, force: bool):
+        from sim import state
+        self.burn_in, self.save_state, self.from_state = burn_in, save_state, from_state
+        self.header: dict | None = None
+        if from_state and burn_in:
+            raise CliInputError("--from-state and --burn-in: a saved state is already burnt in; give one of them")
+        if save_state and not burn_in:
+            raise CliInputError("--save-state saves the state after --burn-in DAYS: give --burn-in too")
+        if from_state:
+            if replications is not None or seed is not None:
+                raise CliInputError("--from-state: the state fixes the runs (its replications and seeds); "
+                                    "drop --replications/--seed")
+            self.header = state.read_header(from_state)
+        if save_state:
+            self.save_state = save_state if save_state.suffix == state.SUFFIX else save_state.with_name(
+                save_state.name + state.SUFFIX)
+            if self.save_state.exists():
+                try:
+                    state.read_header(self.save_state)
+                    ours = True
+                except state.StateError:
+                    ours = False
+                if not ours:
+                    raise CliInputError(f"--save-state: '{self.save_state}' exists and is not a govsim state file; "
+                                        "govsim will not replace it")
+                if not force:
+                    raise CliInputError(f"--save-state: '{self.save_state}' exists; use --force to replace it")
+
+    @property
+    def active(self) -> bool:
+        return bool(self.burn_in or self.from_state)
+
+    def check(self, scenario: Scenario, burnt_in: Scenario) -> None:
+        """Refuse a scenario that would build another world than the saved state's, or than the
+        scenario burnt in (before anything runs)."""
+        from sim import state
+        from sim.scenario import build_scenario
+        if not self.active:
+            return
+        if self.header is not None:
+            saved, where = build_scenario(self.header["base_scenario"], origin=f"state {self.from_state}"), \
+                f"the state '{self.from_state}' holds"
+        else:
+            saved, where = burnt_in, f"the burnt-in scenario '{burnt_in.name}' builds"
+        diffs = state.world_differences(saved, scenario)
+        if diffs:
+            raise state.StateError(f"scenario '{scenario.name}' builds another world than {where}: "
+                                   + "; ".join(diffs[:4]))
+
+    def runs(self, scenario: Scenario) -> int:
+        return len(self.header["seeds"]) if self.header is not None else scenario.run.replications
+
+    def describe(self, scenario: Scenario) -> str:
+        r = scenario.run
+        if self.header is not None:
+            n = len(self.header["seeds"])
+            return (f"{scenario.n_residents:,} residents, {r.steps} days from the state {self.from_state} "
+                    f"(day {self.header['day']}), {n} replication{'s' if n != 1 else ''}")
+        return _describe(scenario) + (f", after a {self.burn_in}-day burn-in" if self.burn_in else "")
+
+    def prepare(self, scenario: Scenario, tmp_dir: Path, err) -> Path:
+        """The state to branch from: the given one, or the burn-in run now (saved to --save-state or a
+        temporary file)."""
+        if self.from_state:
+            return self.from_state
+        from sim import runner
+        err.print(f"burn-in: {escape(scenario.name)}, {self.burn_in} days × {scenario.run.replications} replications")
+        model = runner.burn_in(scenario, self.burn_in)
+        path = model.save_state(self.save_state or tmp_dir / "burn-in.npz")
+        if self.save_state:
+            err.print(f"state after the burn-in saved to {escape(str(path))}")
+        return path
+
+    def manifest(self, path: Path) -> dict:
+        from sim import state
+        info = {"burn_in_days": self.burn_in, "state": state.describe(path)}
+        if not (self.from_state or self.save_state):
+            info["state"]["file"] = None   # a temporary file, gone
+        return info
 
 
 def overrides_from_flags(replications: int | None, seed: int | None, steps: int | None,
@@ -236,8 +336,20 @@ def _interval(lo: float, hi: float, signed: bool = False) -> str:
     return f"{format_number(lo, signed)} to {format_number(hi, signed)}"
 
 
-def _indicator(label: str, unit: str, better: str) -> str:
-    return f"{ARROWS.get(better) or ' '} {escape(label)} [dim]({escape(unit)})[/dim]"
+def _plus_minus(value: float, lo: float, hi: float) -> str:
+    """A signed value and its symmetric interval as `+1.2 ± 0.3` (compact, for narrow terminals)."""
+    from sim.output import format_number
+    if lo != lo or hi != hi:  # NaN: one replication
+        return format_number(value, signed=True)
+    return f"{format_number(value, signed=True)} ± {format_number((hi - lo) / 2)}"
+
+
+def _indicator(row) -> str:
+    """A metric's arrow, its short label (declared with the metric, to fit 80 columns) and unit."""
+    from sim.metrics import METRIC_BY_NAME
+    m = METRIC_BY_NAME.get(row.metric)
+    label = m.label_short if m is not None else row.label
+    return f"{ARROWS.get(row.better) or ' '} {escape(label)} [dim]({escape(row.unit)})[/dim]"
 
 
 def e_table(summary_table: pd.DataFrame, title: str) -> Table:
@@ -245,7 +357,9 @@ def e_table(summary_table: pd.DataFrame, title: str) -> Table:
     E, with the mean and 95% interval over replications."""
     from sim.metrics import E_ORDER
     from sim.output import format_number
-    table = Table(title=title, title_justify="left", caption=DIRECTION_NOTE, caption_justify="left")
+    # A light box without edge padding (as `compare`): every indicator fits one line of 80 columns.
+    table = Table(title=title, title_justify="left", caption=DIRECTION_NOTE, caption_justify="left",
+                  box=box.SIMPLE_HEAD, pad_edge=False)
     table.add_column("Indicator (unit)", min_width=28)
     table.add_column("Mean", justify="right", no_wrap=True)
     table.add_column("95% interval", justify="right", no_wrap=True)
@@ -255,7 +369,7 @@ def e_table(summary_table: pd.DataFrame, title: str) -> Table:
             continue
         table.add_row(f"[bold]{e}[/bold]")
         for r in rows.itertuples():
-            table.add_row(_indicator(r.label, r.unit, r.better), format_number(r.mean), _interval(r.ci_low, r.ci_high))
+            table.add_row(_indicator(r), format_number(r.mean), _interval(r.ci_low, r.ci_high))
         table.add_section()
     return table
 
@@ -268,13 +382,17 @@ def difference_table(comp: pd.DataFrame, scenario: str, base: str, *, values: bo
     part = comp[comp["scenario"] == scenario]
     n = int(part["replications"].iloc[0]) if len(part) else 0
     table = Table(title=f"{escape(scenario)} vs {escape(base)}: paired difference over {n} replications (same seeds)",
-                  title_justify="left", caption=DIRECTION_NOTE, caption_justify="left", box=box.SIMPLE_HEAD)
+                  title_justify="left", caption=DIRECTION_NOTE, caption_justify="left", box=box.SIMPLE_HEAD,
+                  pad_edge=values)   # narrow terminal: no edge padding, so labels do not wrap
     table.add_column("Indicator (unit)", min_width=28)
     if values:
         table.add_column(escape(base), justify="right", no_wrap=True)
         table.add_column(escape(scenario), justify="right", no_wrap=True)
-    table.add_column("Difference", justify="right", no_wrap=True)
-    table.add_column("95% interval", justify="right")
+    if values:
+        table.add_column("Difference", justify="right", no_wrap=True)
+        table.add_column("95% interval", justify="right")
+    else:   # narrow terminal: the (symmetric, t-based) interval as ± its half-width, beside the difference
+        table.add_column("Difference ± 95%", justify="right", no_wrap=True)
     table.add_column("Verdict", justify="center", no_wrap=True)
     for e in E_ORDER:
         rows = part[part["E"] == e]
@@ -285,8 +403,11 @@ def difference_table(comp: pd.DataFrame, scenario: str, base: str, *, values: bo
             style = VERDICT_STYLE.get(r.verdict, "") if r.better != "neither" else ""
             verdict = f"[{style}]{r.verdict}[/{style}]" if style else ("" if r.better == "neither" else r.verdict)
             means = (format_number(r.base), format_number(r.value)) if values else ()
-            table.add_row(_indicator(r.label, r.unit, r.better), *means, format_number(r.difference, signed=True),
-                          _interval(r.ci_low, r.ci_high, signed=True), verdict)
+            if values:
+                cells = (format_number(r.difference, signed=True), _interval(r.ci_low, r.ci_high, signed=True))
+            else:
+                cells = (_plus_minus(r.difference, r.ci_low, r.ci_high),)
+            table.add_row(_indicator(r), *means, *cells, verdict)
         table.add_section()
     return table
 
@@ -306,20 +427,33 @@ def run(
                                       help="scenario YAML file (or the name of a shipped scenario)")],
     replications: Replications = None, seed: Seed = None, steps: Steps = None, sets: Sets = None,
     out: Out = None, force: Force = False, no_figures: NoFigures = False, replication: Replication = None,
+    burn_in: BurnIn = None, save_state: SaveState = None, from_state: FromState = None,
 ) -> None:
-    """Run a scenario's replications, print the 4E table and write the results to a directory."""
+    """Run a scenario's replications, print the 4E table and write the results to a directory.
+
+    Warm starts: --burn-in DAYS runs DAYS days before the books open (--save-state keeps that state);
+    --from-state FILE starts from a saved state with this scenario's parameters.
+    """
     with user_errors():
         scenario = load_scenario(file, overrides_from_flags(replications, seed, steps, sets, replication))
+        warm = WarmStart(burn_in, save_state, from_state, replications, seed, force)
+        warm.check(scenario, scenario)
     from sim import output  # imported only now: bad input is refused without loading the model
     err = _stderr()
     with user_errors(output.OutputError):
         check_memory(residents_at_once(scenario), what=f"scenario '{scenario.name}'")
         target = output.claim_out_dir(out, default_out(scenario.name), force=force)  # before a long run
-    err.print(f"{escape(scenario.name)}: {_describe(scenario)}")
-    with progress_bar(scenario.run.replications, scenario.name) as advance:
-        results = run_replications(scenario, progress=advance)
+    err.print(f"{escape(scenario.name)}: {warm.describe(scenario)}")
+    warm_info = None
+    with _scratch() as scratch:
+        state = warm.prepare(scenario, scratch, err) if warm.active else None
+        with progress_bar(warm.runs(scenario), scenario.name) as advance:
+            results = (run_from_state(state, scenario, progress=advance) if state
+                       else run_replications(scenario, progress=advance))
+        if state:
+            warm_info = warm.manifest(state)
     with user_errors(output.OutputError, OSError), output.staged_dir(target, replace=force) as tmp:
-        tables = output.write_run(tmp, scenario, results, source=file, figures=not no_figures)
+        tables = output.write_run(tmp, scenario, results, source=file, figures=not no_figures, warm_start=warm_info)
     con = _stdout()
     con.print(e_table(tables.summary_table, f"4E indicators — {escape(scenario.name)} "
                                             f"(mean and 95% interval over {len(results)} replications)"))
@@ -334,8 +468,12 @@ def compare(
     others: Annotated[list[str], typer.Argument(metavar="OTHER", help="scenarios to compare with the base", show_default=False)],
     replications: Replications = None, seed: Seed = None, steps: Steps = None, sets: Sets = None,
     out: Out = None, force: Force = False, no_figures: NoFigures = False,
+    burn_in: BurnIn = None, save_state: SaveState = None, from_state: FromState = None,
 ) -> None:
     """Run scenarios with the same seeds and show each one's paired difference from the base.
+
+    With --burn-in DAYS (the base scenario burnt in once) or --from-state FILE, every scenario
+    branches from the same saved state: the same population, history and random streams.
 
     Replication k of every scenario uses the same seed (common random numbers), so a difference is an
     effect of the scenarios' differences, not noise. The run settings (steps, replications, seed) of
@@ -345,6 +483,9 @@ def compare(
     with user_errors():
         scenarios = comparison_scenarios(base, others, overrides_from_flags(replications, seed, steps, sets),
                                          note=lambda text: err.print(f"note: {escape(text)}"))
+        warm = WarmStart(burn_in, save_state, from_state, replications, seed, force)
+        for s in scenarios:
+            warm.check(s, scenarios[0])
     from sim import output
     names = [s.name for s in scenarios]
     common = scenarios[0].run
@@ -354,23 +495,36 @@ def compare(
         for scen in scenarios:
             check_memory(residents_at_once(scen), what=f"scenario '{scen.name}'")
         target = output.claim_out_dir(out, default_out(f"compare-{names[0]}"), force=force)
-    err.print(f"{len(scenarios)} scenarios × {_describe(scenarios[0])}")
+    err.print(f"{len(scenarios)} scenarios × {warm.describe(scenarios[0])}")
     results: dict[str, list[RunResult]] = {}
-    with progress_bar(common.replications * len(scenarios), names[0]) as advance:
-        for scen in scenarios:
-            advance(0, description=scen.name)
-            results[scen.name] = run_replications(scen, progress=advance)
+    warm_info = None
+    with _scratch() as scratch:
+        state = warm.prepare(scenarios[0], scratch, err) if warm.active else None
+        with user_errors(), progress_bar(warm.runs(scenarios[0]) * len(scenarios), names[0]) as advance:
+            for scen in scenarios:
+                advance(0, description=scen.name)
+                results[scen.name] = (run_from_state(state, scen, progress=advance) if state
+                                      else run_replications(scen, progress=advance))
+        if state:
+            warm_info = warm.manifest(state)
     with user_errors(output.OutputError, OSError), output.staged_dir(target, replace=force) as tmp:
         tables = {s.name: output.write_run(tmp / dirs[s.name], s, results[s.name], source=sources[s.name],
-                                           figures=not no_figures) for s in scenarios}
+                                           figures=not no_figures, warm_start=warm_info) for s in scenarios}
         comp = output.write_comparison(tmp, names[0], tables, dirs, seed=common.seed, steps=common.steps,
-                                       sources=sources, figures=not no_figures)
+                                       sources=sources, figures=not no_figures, warm_start=warm_info)
     con = _stdout()
     for name in names[1:]:
         con.print(difference_table(comp, name, names[0], values=con.width >= 110))
     if common.replications < 2:
         err.print("note: one replication gives no interval, so every verdict is n.s.; use --replications 2 or more")
     con.print(f"results written to {escape(str(target))}", soft_wrap=True)
+
+
+@contextmanager
+def _scratch() -> Iterator[Path]:
+    import tempfile
+    with tempfile.TemporaryDirectory(prefix="govsim-") as d:
+        yield Path(d)
 
 
 def comparison_scenarios(base: str, others: list[str], overrides: dict[str, Any],
@@ -459,7 +613,8 @@ class Format(str, Enum):
     markdown = "markdown"
 
 
-PARAM_COLUMNS = ("path", "type", "default", "lower", "upper", "unit", "description", "source", "typical_low", "typical_high")
+PARAM_COLUMNS = ("path", "label_zh", "type", "default", "lower", "upper", "unit", "description", "source", "typical_low",
+                 "typical_high")
 
 
 def _value(v: Any) -> str:
@@ -482,7 +637,7 @@ def parameter_rows(section: str | None = None) -> list[dict[str, str]]:
             raise CliInputError(f"--section: unknown section '{section}'" + (f"; did you mean '{hint}'?" if hint else "")
                                 + f" (allowed: {', '.join(sections)})")
         infos = [p for p in infos if p.path.split(".")[0] == section]
-    return [{"path": p.path, "type": p.kind, "default": _value(p.default), "lower": _value(p.lower),
+    return [{"path": p.path, "label_zh": p.zh, "type": p.kind, "default": _value(p.default), "lower": _value(p.lower),
              "upper": _value(p.upper), "unit": p.unit, "description": p.description, "source": p.source,
              "typical_low": _value(p.typical[0]) if p.typical else "",
              "typical_high": _value(p.typical[1]) if p.typical else ""} for p in infos]
@@ -502,14 +657,14 @@ def params(
         writer.writeheader()
         writer.writerows(rows)
     elif format is Format.markdown:
-        cols = ("path", "default", "bounds", "unit", "description", "source")
+        cols = ("path", "中文", "default", "bounds", "unit", "description", "source")
         typer.echo("| " + " | ".join(cols) + " |")
         typer.echo("|" + "---|" * len(cols))
         for r in rows:
-            cells = (f"`{r['path']}`", r["default"], _bounds(r), r["unit"], r["description"], r["source"])
+            cells = (f"`{r['path']}`", r["label_zh"], r["default"], _bounds(r), r["unit"], r["description"], r["source"])
             typer.echo("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
-    elif _stdout().width < PARAMS_TABLE_WIDTH:
-        _params_list(rows, section)
+    elif _stdout().width < 120:   # a terminal too narrow for seven columns
+        _parameter_list(rows, section)
     else:
         table = Table(title=f"Parameters{f' — {escape(section)}' if section else ''} "
                             "(set them in a scenario file or with --set path=value)", title_justify="left",
@@ -521,31 +676,37 @@ def params(
         table.add_column("Unit", style="dim", max_width=18)
         table.add_column("Description", ratio=3)
         table.add_column("Source", style="dim", ratio=2)
+        shown = None
         for r in rows:
-            table.add_row(escape(r["path"]), escape(r["default"]), escape(_bounds(r)), escape(r["unit"]),
+            top = r["path"].split(".")[0]
+            if top != shown:   # a heading row per section, in both languages
+                shown = top
+                table.add_row(f"[bold]{escape(top)} {escape(section_title_zh(top))}[/bold]", end_section=False)
+            table.add_row(escape(r["path"]) + f"\n[dim]{escape(r['label_zh'])}[/dim]", escape(r["default"]), escape(_bounds(r)), escape(r["unit"]),
                           escape(r["description"]), escape(r["source"]))
         _stdout().print(table)
 
 
-PARAMS_TABLE_WIDTH = 120  # narrower terminals get a list: six columns cannot share 80 characters
-
-
-def _params_list(rows: list[dict[str, str]], section: str | None) -> None:
-    """One parameter per paragraph: path = default [bounds unit], then its description and source wrapped
-    to the terminal (what the table shows, readable at 80 columns)."""
-    import textwrap
+def _parameter_list(rows: list[dict[str, str]], section: str | None) -> None:
+    """`govsim params` on a terminal too narrow for the table: one block per parameter, wrapped."""
+    from rich.padding import Padding
     con = _stdout()
-    width = max(40, con.width)
-    con.print(f"Parameters{f' — {escape(section)}' if section else ''} (set them in a scenario file or with "
-              "--set path=value; source A: a modelling assumption, see docs/ODD.md)", soft_wrap=False)
+    con.print(f"Parameters{f' — {escape(section)}' if section else ''} "
+              "(set them in a scenario file or with --set path=value)")
+    shown = None
     for r in rows:
-        bounds = " ".join(x for x in (_bounds(r), r["unit"]) if x)
-        con.print(f"\n[bold]{escape(r['path'])}[/bold] = {escape(r['default'])}"
-                  + (f"  [dim]\\[{escape(bounds)}][/dim]" if bounds else ""))
-        for label, text in (("", r["description"]), ("source: ", r["source"])):
-            if text:
-                con.print(escape(textwrap.fill(label + text, width=width, initial_indent="    ",
-                                               subsequent_indent="    ")), style="dim" if label else None)
+        top = r["path"].split(".")[0]
+        if top != shown:
+            shown = top
+            con.print(f"\n[bold]{escape(top)} {escape(section_title_zh(top))}[/bold]")
+        facts = "; ".join(x for x in (_bounds(r), r["unit"]) if x)
+        con.print(Padding(f"[bold]{escape(r['path'])}[/bold]  {escape(r['label_zh'])}", (0, 0, 0, 2)))
+        con.print(Padding(f"= {escape(r['default'] or '(none)')}" + (f"  [dim]({escape(facts)})[/dim]" if facts else ""),
+                          (0, 0, 0, 6)))
+        con.print(Padding(escape(r["description"]), (0, 0, 0, 6)))
+        if r["source"]:
+            con.print(Padding(f"[dim]source: {escape(r['source'])}[/dim]", (0, 0, 0, 6)))
+    con.print("\nSource A: a modelling assumption with no published figure (see docs/ODD.md)")
 
 
 def _bounds(row: dict[str, str]) -> str:

@@ -39,15 +39,21 @@ class Metric:
     practical: float
     practical_kind: Literal["absolute", "relative"]
     compute: Callable[["GovernanceModel"], np.ndarray] = field(repr=False, compare=False)
+    short: str = ""   # a shorter English label for 80-column tables, where `label` is too long
+
+    @property
+    def label_short(self) -> str:
+        """The label for a terminal table: `short` if declared, else `label` (with the unit ≤ 42 characters)."""
+        return self.short or self.label
 
 
 _declared: list[Metric] = []
 
 
-def metric(name, label, label_zh, unit, unit_zh, better, e, description="", *, practical, kind="absolute"):
+def metric(name, label, label_zh, unit, unit_zh, better, e, description="", *, practical, kind="absolute", short=""):
     """Declare the decorated function as the metric `name` (declaration and computation in one place)."""
     def register(fn):
-        _declared.append(Metric(name, label, label_zh, unit, unit_zh, better, e, description, practical, kind, fn))
+        _declared.append(Metric(name, label, label_zh, unit, unit_zh, better, e, description, practical, kind, fn, short))
         return fn
     return register
 
@@ -58,7 +64,7 @@ def ratio(num, den) -> np.ndarray:
 
 
 def years(m) -> float:
-    return max(m.day, 1) / 365.0
+    return max(m.day - m.start_day, 1) / 365.0
 
 
 def open_cases(m) -> np.ndarray:
@@ -175,7 +181,7 @@ def _p90_days(m):
 
 @metric("median_days_reported", "Median time to resolution, from filing", "解决用时中位数（自立案）", "days", "天",
         "lower", "Efficiency", "from filing at the centre to resolution, among known cases (administration's view)",
-        practical=0.5)
+        short="Median time to resolve, from filing", practical=0.5)
 def _median_days_reported(m):
     return _quantile(m, 0.5, from_filing=True)
 
@@ -193,7 +199,7 @@ def _within_deadline(m):
 
 
 @metric("multi_dept_days", "Time to resolve multi-department problems", "跨部门问题解决用时", "days", "天", "lower",
-        "Efficiency", "mean days from arising to resolution of problems needing more than one department", practical=0.5)
+        "Efficiency", "mean days from arising to resolution of problems needing more than one department", short="Time to resolve, multi-department", practical=0.5)
 def _multi_dept_days(m):
     return ratio(m.ledger.multi_days[:, 0], m.ledger.multi_days[:, 1])
 
@@ -215,7 +221,7 @@ def _duplicate_work(m):
 def _utilisation(m):
     L, depts = m.ledger, m.departments
     work = L.work_days.reshape(m.n_runs, -1).sum(axis=1)
-    return ratio(work, depts.servers.reshape(m.n_runs, -1).sum(axis=1) * max(m.day, 1))
+    return ratio(work, depts.servers.reshape(m.n_runs, -1).sum(axis=1) * max(m.day - m.start_day, 1))
 
 
 # Effectiveness
@@ -296,7 +302,7 @@ def _gap_days_60plus(m):
 
 
 @metric("gap_days_60plus_signed", "Resolution-time gap, 60+ minus others (signed)", "60岁以上减其他居民解决用时",
-        "days", "天", "neither", "Equity", "positive: residents aged 60+ wait longer", practical=0.5)
+        "days", "天", "neither", "Equity", "positive: residents aged 60+ wait longer", short="Signed time gap, 60+ minus others", practical=0.5)
 def _gap_days_60plus_signed(m):
     d = _by_age(m, "days")
     return d[:, OLD] - d[:, UNDER60]
@@ -310,7 +316,7 @@ def _gap_satisfaction_60plus(m):
 
 
 @metric("gap_satisfaction_60plus_signed", "Satisfaction gap, others minus 60+ (signed)", "其他居民减60岁以上满意度",
-        "0–1", "0–1", "neither", "Equity", "positive: residents aged 60+ are less satisfied", practical=0.01)
+        "0–1", "0–1", "neither", "Equity", "positive: residents aged 60+ are less satisfied", short="Signed sat. gap, others minus 60+", practical=0.01)
 def _gap_satisfaction_60plus_signed(m):
     s = _by_age(m, "satisfaction")
     return s[:, UNDER60] - s[:, OLD]
@@ -324,7 +330,7 @@ def _silent_share_60plus(m):
 
 
 @metric("gini_grid_days", "Gini of time to resolution across grids", "网格间解决用时基尼系数", "0–1", "0–1", "lower",
-        "Equity", "of each grid's mean days from need to resolution", practical=0.01)
+        "Equity", "of each grid's mean days from need to resolution", short="Gini of resolution time across grids", practical=0.01)
 def _gini_grid_days(m):
     return _gini_of(m, "days")
 
@@ -348,31 +354,31 @@ def _maxmin_grid_days(m):
 
 
 @metric("maxmin_grid_resolution", "Best grid ÷ worst grid, resolution", "网格间解决率最高与最低之比", "ratio", "倍",
-        "lower", "Equity", practical=0.05, kind="relative")
+        "lower", "Equity", short="Best ÷ worst grid, resolution", practical=0.05, kind="relative")
 def _maxmin_grid_resolution(m):
     return np.array([max_min(v) for v in _grid_values(m, "resolution")])
 
 
 @metric("maxmin_grid_satisfaction", "Best grid ÷ worst grid, satisfaction", "网格间满意度最高与最低之比", "ratio", "倍",
-        "lower", "Equity", practical=0.05, kind="relative")
+        "lower", "Equity", short="Best ÷ worst grid, satisfaction", practical=0.05, kind="relative")
 def _maxmin_grid_satisfaction(m):
     return np.array([max_min(v) for v in _grid_values(m, "satisfaction")])
 
 
 @metric("gini_community_days", "Gini of time to resolution across communities", "社区间解决用时基尼系数", "0–1", "0–1",
-        "lower", "Equity", practical=0.01)
+        "lower", "Equity", short="Gini of resolution time, communities", practical=0.01)
 def _gini_community_days(m):
     return _gini_of(m, "days", "community")
 
 
 @metric("gini_community_resolution", "Gini of resolution across communities", "社区间解决率基尼系数", "0–1", "0–1",
-        "lower", "Equity", practical=0.01)
+        "lower", "Equity", short="Gini of resolution, communities", practical=0.01)
 def _gini_community_resolution(m):
     return _gini_of(m, "resolution", "community")
 
 
 @metric("gini_community_satisfaction", "Gini of satisfaction across communities", "社区间满意度基尼系数", "0–1",
-        "0–1", "lower", "Equity", practical=0.01)
+        "0–1", "lower", "Equity", short="Gini of satisfaction, communities", practical=0.01)
 def _gini_community_satisfaction(m):
     return _gini_of(m, "satisfaction", "community")
 

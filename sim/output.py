@@ -331,7 +331,8 @@ def run_tables(scenario: Scenario, results: Sequence[RunResult]) -> RunTables:
 
 
 def write_run(directory: Path, scenario: Scenario, results: Sequence[RunResult], *,
-              source: str | None = None, figures: bool = True, tables: RunTables | None = None) -> RunTables:
+              source: str | None = None, figures: bool = True, tables: RunTables | None = None,
+              warm_start: dict | None = None) -> RunTables:
     """Write a run directory: tables, resolved scenario, figures, README and (last) the manifest."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
@@ -352,7 +353,8 @@ def write_run(directory: Path, scenario: Scenario, results: Sequence[RunResult],
     (directory / "README.txt").write_text(run_readme(scenario, tables, files), encoding="utf-8")
     info = manifest(kind="run", scenario_name=scenario.name, source=source, seed=scenario.run.seed,
                     replications=len(results), steps=scenario.run.steps, seeds=[int(r.seed) for r in results],
-                    n_residents=scenario.n_residents, outputs=files)
+                    n_residents=scenario.n_residents, outputs=files,
+                    **({"warm_start": warm_start} if warm_start else {}))
     write_own_manifest(directory, info, paths.files_below(directory))
     return tables
 
@@ -451,7 +453,7 @@ def comparison_frame(base: str, summaries: Mapping[str, pd.DataFrame]) -> pd.Dat
 
 def write_comparison(directory: Path, base: str, tables: Mapping[str, RunTables], dirs: Mapping[str, str], *,
                      seed: int, steps: int, sources: Mapping[str, str] | None = None,
-                     figures: bool = True) -> pd.DataFrame:
+                     figures: bool = True, warm_start: dict | None = None) -> pd.DataFrame:
     """Write the comparison files beside the per-scenario run directories (already written)."""
     directory = Path(directory)
     comp = comparison_frame(base, {name: t.summary for name, t in tables.items()})
@@ -471,7 +473,8 @@ def write_comparison(directory: Path, base: str, tables: Mapping[str, RunTables]
     (directory / "README.txt").write_text("\n".join(readme), encoding="utf-8")
     info = manifest(kind="comparison", base=base, scenarios=list(tables), directories=dict(dirs),
                     sources=dict(sources or {}), seed=seed, steps=steps,
-                    replications=len(next(iter(tables.values())).summary), outputs=files)
+                    replications=len(next(iter(tables.values())).summary), outputs=files,
+                    **({"warm_start": warm_start} if warm_start else {}))
     write_own_manifest(directory, info, paths.files_below(directory))
     return comp
 
@@ -509,14 +512,16 @@ def _draw(ax, b: pd.DataFrame, label: str | None = None, color=None, alpha: floa
     return line
 
 
-def _events(ax, scenario: Scenario) -> None:
-    """Shade shocks and mark timeline changes, so a jump in a series can be read against its cause."""
+def _events(ax, scenario: Scenario, offset: int = 0) -> None:
+    """Shade shocks and mark timeline changes, so a jump in a series can be read against its cause.
+    Their days count from the first day of the books (`offset`: a run branched from a saved state)."""
     for s in scenario.shocks:
-        ax.axvspan(s.start + 0.5, s.end + 1.5, color="tab:red", alpha=0.08, lw=0)
-        ax.text(s.start + 1, 0.98, s.name, transform=ax.get_xaxis_transform(), va="top", fontsize=7, color="tab:red")
+        ax.axvspan(offset + s.start + 0.5, offset + s.end + 1.5, color="tab:red", alpha=0.08, lw=0)
+        ax.text(offset + s.start + 1, 0.98, s.name, transform=ax.get_xaxis_transform(), va="top", fontsize=7,
+                color="tab:red")
     for c in scenario.timeline:
-        ax.axvline(c.day + 0.5, color="0.4", ls="--", lw=0.8)
-        ax.text(c.day + 1, 0.02, c.label or f"change, day {c.day}", transform=ax.get_xaxis_transform(),
+        ax.axvline(offset + c.day + 0.5, color="0.4", ls="--", lw=0.8)
+        ax.text(offset + c.day + 1, 0.02, c.label or f"change, day {c.day}", transform=ax.get_xaxis_transform(),
                 rotation=90, va="bottom", fontsize=7, color="0.3")
 
 
@@ -541,11 +546,12 @@ def plot_run(directory: Path, scenario: Scenario, daily: pd.DataFrame) -> list[P
     n = int(daily["replication"].nunique())
     name = scenario.name
     paths = []
+    offset = int(daily["day"].min()) - 1 if len(daily) else 0   # > 0: branched from a saved state
 
     def single(file, column, title, ylabel):
         fig, ax = _subplots(figsize=(7, 4))
         _draw(ax, band(daily, column))
-        _events(ax, scenario)
+        _events(ax, scenario, offset)
         _finish(fig, ax, directory / file, f"{title} — {name}", ylabel, n)
         paths.append(directory / file)
 
@@ -556,14 +562,14 @@ def plot_run(directory: Path, scenario: Scenario, daily: pd.DataFrame) -> list[P
     fig, ax = _subplots(figsize=(7, 4))
     _draw(ax, band(daily, "satisfaction_60plus"), "aged 60+", "tab:purple")
     _draw(ax, band(daily, "satisfaction_under60"), "under 60", "tab:green")
-    _events(ax, scenario)
+    _events(ax, scenario, offset)
     _finish(fig, ax, directory / "satisfaction.png", f"Mean satisfaction by age — {name}", "satisfaction (0–1)", n, True)
     paths.append(directory / "satisfaction.png")
 
     fig, axes = _subplots(1, 2, figsize=(10, 4))
     for ax, col, color in zip(axes, ("resolved", "escalated"), ("tab:blue", "tab:red")):
         _draw(ax, band(_rolling(daily, col), col), color=color)
-        _events(ax, scenario)
+        _events(ax, scenario, offset)
         ax.set_title(f"Problems {col} per day (7-day mean)")
         ax.set_xlabel("day")
         ax.set_ylabel("problems per day")
@@ -583,7 +589,7 @@ def plot_run(directory: Path, scenario: Scenario, daily: pd.DataFrame) -> list[P
     fig, axes = _subplots(nrows, ncols, figsize=(3.4 * ncols, 2.1 * nrows + 0.6), sharex=True, squeeze=False)
     for ax, col in zip(axes.flat, queues):
         _draw(ax, band(daily, col), color="tab:blue")
-        _events(ax, scenario)
+        _events(ax, scenario, offset)
         ax.set_title(col.removeprefix(QUEUE_PREFIX).replace("_", " "), fontsize=9)
         ax.grid(alpha=0.3)
         ax.margins(x=0)

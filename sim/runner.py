@@ -56,6 +56,29 @@ def run_batch(scenario: Scenario, seeds: list[int], steps: int | None = None) ->
     return results_of(model)
 
 
+def burn_in(scenario: Scenario, days: int, replications: int | None = None, seed: int | None = None) -> GovernanceModel:
+    """The scenario's replications (seeds as in :func:`run_replications`) run `days` days as one batch:
+    a model to save (``model.save_state``) or to branch policies from (:func:`sim.state.branch_model`)."""
+    from sim.scenario import with_changes
+    reps = scenario.run.replications if replications is None else replications
+    root = scenario.run.seed if seed is None else seed
+    model = GovernanceModel(with_changes(scenario, {"run.steps": days}),
+                            seeds=[replication_seed(root, k) for k in range(reps)])
+    return model.run()
+
+
+def run_from_state(state: str | Path, scenario: Scenario,
+                   progress: Callable[[int], None] | None = None) -> list[RunResult]:
+    """Every run of a saved state branched with `scenario`'s parameters and run ``scenario.run.steps``
+    more days (see :mod:`sim.state`)."""
+    from sim.state import branch
+    model = branch(state, scenario)
+    model.run()
+    if progress:
+        progress(model.n_runs)
+    return results_of(model)
+
+
 # Runs of a scenario are batched up to this many residents in all (bounds the memory of a batch).
 BATCH_RESIDENTS = 200_000
 

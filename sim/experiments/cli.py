@@ -99,16 +99,23 @@ def sweep(
     analyse: bool = typer.Option(False, "--analyse", help="Run the sensitivity analysis when the sweep is complete."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Validate the experiment and print its plan; run nothing."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
+    from_state: Optional[Path] = typer.Option(None, "--from-state", help="Branch every run from this saved state "
+                                              "(govsim run --burn-in DAYS --save-state FILE); replication k continues "
+                                              "the state's run k. On a cluster, every worker must read the same path."),
 ) -> None:
     """Run an experiment's design (results saved as they arrive; re-running resumes)."""
     _clean_errors(_sweep)(file, workers, cluster, out, resume, fresh, retry_failed, chunk_size, analyse, dry_run,
-                          progress)
+                          progress, from_state)
 
 
-def _sweep(file, workers, cluster, out, resume, fresh, retry_failed, chunk_size, analyse, dry_run, progress):
+def _sweep(file, workers, cluster, out, resume, fresh, retry_failed, chunk_size, analyse, dry_run, progress,
+           from_state=None):
     if resume and fresh:
         _fail("--resume and --fresh contradict each other")
     exp = _experiment(file, out, resume)
+    if from_state is not None:
+        from .spec import with_state
+        exp = with_state(exp, from_state)
     if dry_run:
         typer.echo("\n".join(exp.plan_lines()))
         return

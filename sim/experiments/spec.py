@@ -50,7 +50,7 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from sim.scenario import ScenarioError, echo, read_yaml, validation_lines
+from sim.scenario import ScenarioError, build_scenario, echo, read_yaml, validation_lines
 from sim.seeds import MAX_SEED, replication_seed, stream_seed
 
 from . import designs
@@ -103,6 +103,7 @@ class ExperimentFile(_Strict):
     outcomes: list[str] | None = None
     max_runs: int = Field(100_000, ge=1)
     chunk_size: int | None = Field(None, ge=1)
+    from_state: str | None = None
     analysis: AnalysisSpec = AnalysisSpec()
 
 
@@ -136,6 +137,7 @@ class Experiment:
     n_points: int
     source: str | None = None
     notes: tuple[str, ...] = field(default_factory=tuple)
+    from_state: dict | None = None   # every run branches from this saved state (sim.state.describe)
 
     @property
     def n_runs(self) -> int:
@@ -165,6 +167,8 @@ class Experiment:
         return replication if self.common_random_numbers else point * MAX_REPLICATIONS + replication
 
     def run_seed(self, point: int, replication: int) -> int:
+        if self.from_state:   # replication k continues the state's run k, with its random streams
+            return int(self.from_state["seeds"][replication])
         return replication_seed(self.seed, self.run_index(point, replication))
 
     # -- the design and the runs
@@ -183,7 +187,10 @@ class Experiment:
 
     def runner(self):
         model = self.model_obj
-        return model.runner(self.base_data, self.settings, model.options(**self.model_options))
+        options = model.options(**self.model_options)
+        if self.from_state:
+            return model.runner(self.base_data, self.settings, options, state=self.from_state["file"])
+        return model.runner(self.base_data, self.settings, options)
 
     # -- identity and serialisation
     def design_dict(self) -> dict:
@@ -208,6 +215,7 @@ class Experiment:
                          **({"default": _plain(f.default)} if f.dist == "triangular" else {})} for f in self.factors],
             "design": self.design_dict(), "replications": self.replications, "seed": self.seed,
             "common_random_numbers": self.common_random_numbers,
+            **({"from_state": self.from_state["sha256"]} if self.from_state else {}),
         }
 
     def fingerprint(self) -> str:
@@ -230,6 +238,8 @@ class Experiment:
                    max_runs=self.max_runs)
         if self.chunk_size is not None:
             out["chunk_size"] = self.chunk_size
+        if self.from_state:
+            out["from_state"] = self.from_state["file"]
         out["analysis"] = {"conf_level": self.conf_level, "resamples": self.resamples}
         return out
 
@@ -239,6 +249,9 @@ class Experiment:
                  f"(model {self.model}, seed {self.seed})"]
         lines += [f"  {f.path}: {f.describe()}" for f in self.factors]
         lines.append(f"  outcomes: {', '.join(self.outcomes)}")
+        if self.from_state:
+            lines.append(f"  from the state {self.from_state['file']} (day {self.from_state['day']}): every run "
+                         "branches from it; replication k continues the state's run k")
         lines += [f"  note: {n}" for n in self.notes]
         return lines
 
@@ -328,7 +341,7 @@ def _parse(data: dict, relative_to: Path | None, default_name: str) -> Experimen
             raise ExperimentError(f"outcomes: unknown outcome '{o}'{did_you_mean(o, model.outcomes)} "
                                   f"(outcomes of model {model.name}: {', '.join(model.outcomes)})")
     seed = spec.seed if spec.seed is not None else model.default_seed(ctx)
-    return Experiment(
+    exp = Experiment(
         name=spec.name or default_name, description=spec.description, model=model.name, base=base_ref,
         base_data=base_data, settings=dict(spec.settings),
         model_options=options.model_dump(exclude_defaults=True), factors=tuple(factors), method=method,
@@ -339,6 +352,39 @@ def _parse(data: dict, relative_to: Path | None, default_name: str) -> Experimen
         outcomes=outcomes, max_runs=spec.max_runs, chunk_size=spec.chunk_size,
         conf_level=spec.analysis.conf_level, resamples=spec.analysis.resamples, n_points=n_points,
         notes=tuple(notes))
+    if spec.from_state:
+        path = Path(spec.from_state)
+        if not path.is_absolute() and relative_to is not None and (relative_to / path).is_file():
+            path = relative_to / path
+        exp = with_state(exp, path)
+    return exp
+
+
+def with_state(exp: Experiment, path: str | Path) -> Experiment:
+    """The experiment with every run branching from the saved state at `path` (checked: a govsim
+    state of this version, enough runs for the replications, the world of the base scenario)."""
+    import dataclasses
+
+    from sim.state import StateError, describe, world_differences
+    if exp.model != "govsim":
+        raise ExperimentError(f"from_state: only the govsim model starts from a saved state (this is {exp.model})")
+    try:
+        info = describe(path)
+        diffs = world_differences(build_scenario(_state_base(path)), exp.model_obj.context(exp.base_data, exp.settings))
+    except StateError as e:
+        raise ExperimentError(f"from_state: {e}") from None
+    if diffs:
+        raise ExperimentError(f"from_state: the base scenario builds another world than the state '{path}' holds: "
+                              + "; ".join(diffs[:4]))
+    if exp.replications > len(info["seeds"]):
+        raise ExperimentError(f"from_state: {exp.replications} replications, but the state '{path}' holds "
+                              f"{len(info['seeds'])} runs (replication k continues the state's run k)")
+    return dataclasses.replace(exp, from_state=info)
+
+
+def _state_base(path) -> dict:
+    from sim.state import read_header
+    return read_header(path)["base_scenario"]
 
 
 def _format_validation(err: ValidationError, prefix: str = "", model: type[BaseModel] | None = None) -> str:
