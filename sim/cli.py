@@ -31,8 +31,12 @@ from rich import box
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+from typer.core import TyperGroup
+from typer.core import _click as click  # typer's own copy of click: its exceptions are these
 
 import sim
+from sim.paths import OUTPUT_ROOT, UnsafePathError
+from sim.resources import ResourceError, check_memory
 from sim.scenario import (SCENARIO_DIR, RunSettings, Scenario, ScenarioError, check_path, closest_path, section_title_zh,
                           load_scenario, param_table, parse_overrides, shipped_scenarios, with_changes)
 
@@ -41,7 +45,30 @@ if TYPE_CHECKING:
 
     from sim.runner import RunResult
 
+class OneLineErrors(TyperGroup):
+    """Usage errors (a bad option value, an unknown option) as one ``error:`` line and exit code 2,
+    like every other bad input, instead of the framework's usage box."""
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode, **extra)
+        try:
+            rv = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except click.exceptions.NoArgsIsHelpError as e:
+            typer.echo(e.ctx.get_help() if e.ctx else str(e))
+            sys.exit(0)
+        except click.exceptions.ClickException as e:
+            where = f" (see '{e.ctx.command_path} --help')" if getattr(e, "ctx", None) is not None else ""
+            typer.echo(f"error: {' '.join(e.format_message().split())[:300]}{where}", err=True)
+            sys.exit(2 if isinstance(e, click.exceptions.UsageError) else e.exit_code)
+        except typer.Abort:
+            typer.echo("aborted", err=True)
+            sys.exit(1)
+        sys.exit(rv if isinstance(rv, int) else 0)
+
+
 app = typer.Typer(
+    cls=OneLineErrors,
     name="govsim",
     help="An agent-based sandbox for grassroots social governance: try a policy on a simulated community.",
     pretty_exceptions_enable=False,
@@ -49,7 +76,23 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 
-RUNS_DIR = Path("runs")
+def _version(value: bool) -> None:
+    if value:
+        from importlib import metadata
+        try:
+            v = metadata.version("govsim")
+        except metadata.PackageNotFoundError:
+            v = "unknown (not installed)"
+        typer.echo(f"govsim {v}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                                help="print the version and exit")] = False) -> None:
+    """An agent-based sandbox for grassroots social governance: try a policy on a simulated community."""
+
+
 PROGRESS_DELAY = 1.0  # seconds before a progress bar appears (quick runs show none)
 
 
@@ -67,7 +110,7 @@ def user_errors(*extra: type[BaseException]) -> Iterator[None]:
     """Turn bad input into one ``error:`` line and exit code 2 (bugs still raise with a traceback)."""
     try:
         yield
-    except (ScenarioError, CliInputError, *extra) as e:
+    except (ScenarioError, CliInputError, ResourceError, UnsafePathError, *extra) as e:
         if isinstance(e, OSError) and e.strerror:
             fail(f"cannot write output: {e.strerror}" + (f": '{e.filename}'" if e.filename else ""))
         fail(str(e))
@@ -105,6 +148,9 @@ Sets = Annotated[list[str] | None, typer.Option("--set", show_default=False, met
                                                      "(repeatable; `govsim params` lists the paths)")]
 Out = Annotated[Path | None, typer.Option("--out", "-o", show_default=False,
                                           help="output directory (default: runs/<name>-<YYYYmmdd-HHMMSS>)")]
+Replication = Annotated[int | None, typer.Option("--replication", show_default=False, metavar="K",
+                                                 help="run replication K of the root seed only (re-runs replication K "
+                                                      "of an earlier run, or the sweep row whose README names K)")]
 Force = Annotated[bool, typer.Option("--force", help="replace a previous govsim output in --out")]
 NoFigures = Annotated[bool, typer.Option("--no-figures", help="skip the PNG figures (faster)")]
 BurnIn = Annotated[int | None, typer.Option("--burn-in", min=1, show_default=False, metavar="DAYS",
@@ -227,18 +273,27 @@ class Lang(str, Enum):
 
 
 def overrides_from_flags(replications: int | None, seed: int | None, steps: int | None,
-                         sets: list[str] | None) -> dict[str, Any]:
+                         sets: list[str] | None, replication: int | None = None) -> dict[str, Any]:
     """Dotted-path overrides from the run flags and --set items (the flags win over --set run.*)."""
     over = parse_overrides(sets)
+    if replication is not None:
+        over["run.first_replication"] = replication
+        over["run.replications"] = 1 if replications is None else replications
     for key, value in (("replications", replications), ("seed", seed), ("steps", steps)):
         if value is not None:
             over[f"run.{key}"] = value
     return over
 
 
+def residents_at_once(scenario: Scenario) -> int:
+    """Residents held in memory at once: one batch of replications (see sim.runner.batches)."""
+    from sim.runner import batches
+    return len(batches(scenario, list(range(scenario.run.replications)))[0]) * scenario.n_residents
+
+
 def default_out(stem: str) -> Path:
     from sim.output import dir_name
-    return RUNS_DIR / f"{dir_name(stem)}-{datetime.now():%Y%m%d-%H%M%S}"
+    return OUTPUT_ROOT / f"{dir_name(stem)}-{datetime.now():%Y%m%d-%H%M%S}"
 
 
 # --------------------------------------------------------------------------------------------------
@@ -431,7 +486,7 @@ def run(
     file: Annotated[str, typer.Argument(metavar="FILE", show_default=False,
                                       help="scenario YAML file (or the name of a shipped scenario)")],
     replications: Replications = None, seed: Seed = None, steps: Steps = None, sets: Sets = None,
-    out: Out = None, force: Force = False, no_figures: NoFigures = False,
+    out: Out = None, force: Force = False, no_figures: NoFigures = False, replication: Replication = None,
     burn_in: BurnIn = None, save_state: SaveState = None, from_state: FromState = None,
     precision: Precision = None, max_replications: MaxReplications = 200,
 ) -> None:
@@ -442,7 +497,7 @@ def run(
     """
     from sim.verdicts import PracticalError, parse_practical
     with user_errors(PracticalError):
-        scenario = load_scenario(file, overrides_from_flags(replications, seed, steps, sets))
+        scenario = load_scenario(file, overrides_from_flags(replications, seed, steps, sets, replication))
         targets = parse_practical(precision, "--precision")
         warm = WarmStart(burn_in, save_state, from_state, replications, seed, force)
         warm.check(scenario, scenario)
@@ -452,6 +507,7 @@ def run(
     from sim import output  # imported only now: bad input is refused without loading the model
     err = _stderr()
     with user_errors(output.OutputError):
+        check_memory(residents_at_once(scenario), what=f"scenario '{scenario.name}'")
         target = output.claim_out_dir(out, default_out(scenario.name), force=force)  # before a long run
     err.print(f"{escape(scenario.name)}: {warm.describe(scenario)}")
     warm_info = None
@@ -519,6 +575,8 @@ def compare(
     dirs = {s.name: output.dir_name(s.name) for s in scenarios}
     sources = dict(zip(names, [base, *others]))
     with user_errors(output.OutputError):
+        for scen in scenarios:
+            check_memory(residents_at_once(scen), what=f"scenario '{scen.name}'")
         target = output.claim_out_dir(out, default_out(f"compare-{names[0]}"), force=force)
     err.print(f"{len(scenarios)} scenarios × {warm.describe(scenarios[0])}")
     results: dict[str, list[RunResult]] = {}
@@ -626,8 +684,11 @@ def validate(
         fail(str(e))
     for file in files:
         try:
+            if is_experiment_file(file):
+                typer.echo(f"ok: {file} (experiment: {validate_experiment(file, overrides)})")
+                continue
             scen = load_scenario(file, overrides)
-        except ScenarioError as e:
+        except (ScenarioError, ValueError) as e:  # ExperimentError is a ValueError
             typer.echo(f"error: {e}", err=True)
             bad += 1
             continue
@@ -635,6 +696,31 @@ def validate(
         typer.echo(f"ok: {file} ({scen.n_residents:,} residents, {r.steps} days, {r.replications} replications)")
     if bad:
         raise typer.Exit(2)
+
+
+EXPERIMENT_KEYS = {"factors", "design"}  # keys only an experiment file has
+
+
+def is_experiment_file(file: str) -> bool:
+    """Whether a file given to `validate` is an experiment (it has `factors` and `design`), not a scenario."""
+    from sim.scenario import read_yaml
+    path = Path(file)
+    if not path.is_file():
+        return False
+    try:
+        data = read_yaml(path)
+    except ScenarioError:
+        return False
+    return EXPERIMENT_KEYS <= set(data)
+
+
+def validate_experiment(file: str, overrides: dict[str, Any]) -> str:
+    if overrides:
+        raise CliInputError("--set applies to scenarios; an experiment fixes values under `settings:`")
+    from sim.experiments.spec import load_experiment
+    exp = load_experiment(file)
+    return (f"{exp.method} design, {len(exp.factors)} factors, {exp.n_points:,} points × {exp.replications} "
+            f"replications = {exp.n_runs:,} runs")
 
 
 class Format(str, Enum):

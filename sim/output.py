@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
@@ -24,12 +23,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from sim import paths
 from sim.maps import MAP_FILE, MAP_FILES, plot_maps
 from sim.metrics import E_ORDER, METRIC_BY_NAME, QUEUE_DOC, QUEUE_PREFIX, SERIES_DOC
 from sim.runner import RunResult, daily_long, manifest, summarise, summary_frame
+from sim.paths import MANIFEST, UnsafePathError
 from sim.scenario import Scenario, scenario_yaml
 
-MANIFEST = "manifest.json"
 BAND = (0.025, 0.975)  # quantiles across replications drawn as the band around the mean
 
 # --------------------------------------------------------------------------------------------------
@@ -196,8 +196,7 @@ COMPARISON_DOC: dict[str, tuple[str, str]] = {
 }
 
 
-class OutputError(Exception):
-    """An output directory that cannot be used; the message says why and what to do."""
+OutputError = UnsafePathError  # an output directory that cannot be used; the message says why
 
 
 @dataclass(frozen=True)
@@ -217,54 +216,75 @@ class RunTables:
 
 def dir_name(name: str) -> str:
     """A scenario name made safe for a directory name."""
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("._") or "scenario"
+    return paths.dir_name(name, "scenario")
 
 
 def is_output_dir(path: Path) -> bool:
-    """Whether `path` holds a complete govsim run or comparison (its manifest says so)."""
+    """Whether `path` holds a complete govsim run or comparison (its manifest says so and lists its files)."""
     try:
         data = json.loads((path / MANIFEST).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return False
-    return isinstance(data, dict) and data.get("kind") in ("run", "comparison", "observe")
+    return isinstance(data, dict) and data.get("kind") in ("run", "comparison", "observe") and paths.own_files(path) is not None
+
+
+def _check_replaceable(out: Path) -> None:
+    """A previous output may be replaced only if it holds nothing but the files govsim listed in it."""
+    if not is_output_dir(out):
+        raise OutputError(f"--out '{out}' exists and does not hold a govsim output; "
+                          "choose a new or empty directory")
+    foreign = paths.foreign_files(out)
+    if foreign:
+        raise OutputError(f"--out '{out}' holds files govsim did not write ({paths.describe_files(foreign)}); "
+                          "move them away or choose another directory")
 
 
 def claim_out_dir(out: Path | None, default: Path, *, force: bool = False) -> Path:
-    """The directory to write to.
+    """The directory to write to, checked to be writable (before a long run).
 
     Without `out`, `default` (suffixed -2, -3, ... if taken). An existing `out` must be empty, or
-    hold a previous govsim output and `force` be given; anything else is refused, so that a mistyped
-    --out can never delete a directory of other files.
+    hold a previous govsim output with nothing but govsim's own files in it and `force` be given;
+    anything else is refused, so that a mistyped --out can never delete a directory of other files.
     """
     if out is None:
-        path, k = default, 2
-        while path.exists():
-            path, k = default.with_name(f"{default.name}-{k}"), k + 1
+        path = paths.free_name(default)
+        paths.check_writable(path)
         return path
+    out = paths.user_path(out)
     if out.exists():
         if not out.is_dir():
             raise OutputError(f"--out '{out}' is a file, not a directory")
         if any(out.iterdir()):
-            if not is_output_dir(out):
-                raise OutputError(f"--out '{out}' exists and does not hold a govsim output; "
-                                  "choose a new or empty directory")
+            _check_replaceable(out)
             if not force:
                 raise OutputError(f"--out '{out}' already holds a previous run; "
                                   "use --force to replace it, or choose another directory")
+    paths.check_writable(out)
     return out
+
+
+# The base names of every file a run or comparison directory holds (a stale partial directory holding
+# only these may be removed).
+KNOWN_NAMES = {Path(f).name for f in (*RUN_FILES, *COMPARISON_FILES)} | {MANIFEST}
+
+
+def write_own_manifest(directory: Path, info: dict, files: Sequence[str]) -> None:
+    """Write the manifest last, with the list of the files govsim wrote (the only ones it may remove)."""
+    _write_json(Path(directory) / MANIFEST, {**info, paths.FILES_KEY: sorted(files)})
 
 
 @contextmanager
 def staged_dir(final: Path, *, replace: bool = False) -> Iterator[Path]:
-    """Yield a hidden sibling directory to write into; rename it to `final` when the block succeeds.
+    """Yield a hidden sibling directory to write into; move it to `final` when the block succeeds.
 
-    On any error (or Ctrl-C) the partial directory is removed, so nothing that looks complete is left.
-    A previous output at `final` is replaced only with `replace` (see :func:`claim_out_dir`), and only
-    once the new one is complete.
+    On any error (or Ctrl-C) the partial directory is removed, so nothing that looks complete is left;
+    partial directories of killed runs are removed on the next run. A previous output at `final` is
+    replaced only with `replace` (see :func:`claim_out_dir`), and only once the new one is complete.
     """
     final = Path(final)
     final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = final.parent / f".{final.name}.partial-{uuid.uuid4().hex[:8]}"
+    paths.clean_partials(final.parent, KNOWN_NAMES)
+    tmp = paths.partial_name(final)
     tmp.mkdir()
     try:
         yield tmp
@@ -280,23 +300,30 @@ def _swap_in(tmp: Path, final: Path, replace: bool) -> None:
     if not final.exists():
         os.rename(tmp, final)
         return
-    if not (replace and is_output_dir(final)):
-        # Something took the name while this ran: keep both, and say where the new results are.
-        k = 2
-        while (alt := final.with_name(f"{final.name}-{k}")).exists():
-            k += 1
+    if not (replace and is_output_dir(final)) or paths.foreign_files(final):
+        # Something took the name while this ran, or the user added files: keep both, say where the results are.
+        alt = paths.free_name(final)
         os.rename(tmp, alt)
-        raise OutputError(f"'{final}' was created by something else while this ran; "
+        raise OutputError(f"'{final}' was changed by something else while this ran; "
                           f"it is untouched and the results are in '{alt}'")
-    old = final.parent / f".{final.name}.old-{uuid.uuid4().hex[:8]}"
-    os.rename(final, old)
-    try:
-        os.rename(tmp, final)
-    except OSError:
-        os.rename(old, final)
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    shutil.rmtree(old, ignore_errors=True)
+    own = paths.own_files(final)
+    if paths.exchange(tmp, final):  # one atomic step: the old or the new directory is always in place
+        old = tmp
+    else:  # no renameat2 here: two renames, the old copy kept (hidden) until the new one is in place
+        old = final.parent / f".{final.name}.old-{uuid.uuid4().hex[:8]}"
+        os.rename(final, old)
+        try:
+            os.rename(tmp, final)
+        except OSError:
+            os.rename(old, final)
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+    left = paths.remove_own_files(old, own)
+    if left:  # files added to the old output while this ran: never deleted, moved into view
+        alt = paths.free_name(final.with_name(f"{final.name}-previous"))
+        os.rename(old, alt)
+        raise OutputError(f"the results are in '{final}'; files added to the previous output while this ran "
+                          f"({paths.describe_files(left)}) were moved to '{alt}'")
 
 
 # --------------------------------------------------------------------------------------------------
@@ -305,11 +332,12 @@ def _swap_in(tmp: Path, final: Path, replace: bool) -> None:
 def run_tables(scenario: Scenario, results: Sequence[RunResult]) -> RunTables:
     """The frames of a run directory, from the results of its replications."""
     name = scenario.name
-    summary = summary_frame(list(results), name)
+    first = scenario.run.first_replication
+    summary = summary_frame(list(results), name, first)
 
     def stacked(attr: str) -> pd.DataFrame:
         frames = []
-        for k, r in enumerate(results):
+        for k, r in enumerate(results, start=first):
             f = getattr(r, attr).copy()
             f.insert(0, "seed", r.seed)
             f.insert(0, "replication", k)
@@ -317,7 +345,7 @@ def run_tables(scenario: Scenario, results: Sequence[RunResult]) -> RunTables:
             frames.append(f)
         return pd.concat(frames, ignore_index=True)
 
-    return RunTables(summary=summary, summary_table=summarise(summary), daily=daily_long(list(results), name),
+    return RunTables(summary=summary, summary_table=summarise(summary), daily=daily_long(list(results), name, first),
                      grids=stacked("grids"), departments=stacked("departments"),
                      communities=stacked("communities"), perspectives=stacked("perspectives"))
 
@@ -330,7 +358,7 @@ def write_run(directory: Path, scenario: Scenario, results: Sequence[RunResult],
     directory.mkdir(parents=True, exist_ok=True)
     tables = tables or run_tables(scenario, results)
     _write_frame(tables.summary, directory / "summary")
-    tables.summary_table.to_csv(directory / "summary_table.csv", index=False)
+    paths.write_csv(tables.summary_table, directory / "summary_table.csv")
     _write_frame(tables.daily, directory / "daily")
     _write_frame(tables.grids, directory / "grids")
     _write_frame(tables.departments, directory / "departments")
@@ -348,13 +376,13 @@ def write_run(directory: Path, scenario: Scenario, results: Sequence[RunResult],
                     replications=len(results), steps=scenario.run.steps, seeds=[int(r.seed) for r in results],
                     n_residents=scenario.n_residents, outputs=files,
                     **({"warm_start": warm_start} if warm_start else {}))
-    _write_json(directory / MANIFEST, info)
+    write_own_manifest(directory, info, paths.files_below(directory))
     return tables
 
 
 def _write_frame(frame: pd.DataFrame, stem: Path) -> None:
     frame.to_parquet(stem.with_suffix(".parquet"), index=False)
-    frame.to_csv(stem.with_suffix(".csv"), index=False)
+    paths.write_csv(frame, stem.with_suffix(".csv"))
 
 
 def _write_json(path: Path, data: dict) -> None:
@@ -464,7 +492,7 @@ def write_comparison(directory: Path, base: str, tables: Mapping[str, RunTables]
                     **({"precision": precision} if precision else {}),
                     replications=len(next(iter(tables.values())).summary), outputs=files,
                     **({"warm_start": warm_start} if warm_start else {}))
-    _write_json(directory / MANIFEST, info)
+    write_own_manifest(directory, info, paths.files_below(directory))
     return comp
 
 

@@ -7,14 +7,8 @@ root seed sees the same draws wherever its parameters do not differ.
 
 from __future__ import annotations
 
-import os
-import platform
-import subprocess
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -22,6 +16,8 @@ import pandas as pd
 from sim.metrics import METRICS
 from sim.model import GovernanceModel
 from sim.scenario import Scenario
+from sim.provenance import git_commit, manifest, versions as package_versions  # noqa: F401 (re-exported)
+from sim.seeds import replication_seed
 
 
 @dataclass
@@ -36,11 +32,6 @@ class RunResult:
     perspectives: pd.DataFrame
     counts: dict[str, int] = field(default_factory=dict)
     changes: list[dict] = field(default_factory=list)
-
-
-def replication_seed(root: int, replication: int) -> int:
-    """The seed of replication k: derived from the root seed alone (same for every scenario)."""
-    return int(np.random.SeedSequence([root, replication]).generate_state(1, dtype=np.uint32)[0])
 
 
 def results_of(model: GovernanceModel) -> list[RunResult]:
@@ -100,10 +91,11 @@ def batches(scenario: Scenario, seeds: list[int]) -> list[list[int]]:
 
 def run_replications(scenario: Scenario, replications: int | None = None, seed: int | None = None,
                      progress: Callable[[int], None] | None = None, first: int = 0) -> list[RunResult]:
-    """Replications k = first..first+R-1, run with seeds ``replication_seed(seed, k)`` (so more
-    replications added later are the ones a larger R would have run)."""
+    """Replications k = f..f+R-1, where f is ``run.first_replication`` plus `first` (--precision adds
+    replications later: the ones a larger R would have run), run with seeds ``replication_seed(seed, k)``."""
     reps = scenario.run.replications if replications is None else replications
     root = scenario.run.seed if seed is None else seed
+    first = scenario.run.first_replication + first
     seeds = [replication_seed(root, k) for k in range(first, first + reps)]
     out: list[RunResult] = []
     for batch in batches(scenario, seeds):
@@ -113,18 +105,18 @@ def run_replications(scenario: Scenario, replications: int | None = None, seed: 
     return out
 
 
-def summary_frame(results: list[RunResult], scenario_name: str = "") -> pd.DataFrame:
+def summary_frame(results: list[RunResult], scenario_name: str = "", first: int = 0) -> pd.DataFrame:
     rows = []
-    for k, r in enumerate(results):
+    for k, r in enumerate(results, start=first):
         row = {"scenario": scenario_name, "replication": k, "seed": r.seed}
         row.update(r.summary)
         rows.append(row)
     return pd.DataFrame(rows)
 
 
-def daily_long(results: list[RunResult], scenario_name: str = "") -> pd.DataFrame:
+def daily_long(results: list[RunResult], scenario_name: str = "", first: int = 0) -> pd.DataFrame:
     frames = []
-    for k, r in enumerate(results):
+    for k, r in enumerate(results, start=first):
         f = r.daily.copy()
         f.insert(0, "replication", k)
         f.insert(0, "scenario", scenario_name)
@@ -167,32 +159,3 @@ def paired_differences(base: pd.DataFrame, other: pd.DataFrame, *, practical=Non
 
 
 # --------------------------------------------------------------------------------------------------
-def package_versions() -> dict[str, str]:
-    from importlib import metadata
-    out = {"python": platform.python_version()}
-    for pkg in ("govsim", "mesa", "numpy", "scipy", "pandas", "networkx", "pydantic", "pyarrow", "SALib"):
-        try:
-            out[pkg] = metadata.version(pkg)
-        except metadata.PackageNotFoundError:
-            pass
-    return out
-
-
-def git_commit() -> str | None:
-    root = Path(__file__).resolve().parent.parent
-    try:
-        out = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5)
-    except (OSError, subprocess.SubprocessError):
-        return None
-    if out.returncode != 0:
-        return None
-    dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
-                           capture_output=True, text=True, timeout=5).stdout.strip()
-    return out.stdout.strip() + ("-dirty" if dirty else "")
-
-
-def manifest(**extra) -> dict:
-    """What to write beside every output: versions, commit, time, command line, and the caller's fields."""
-    return {"created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "command": " ".join([os.path.basename(sys.argv[0])] + sys.argv[1:]),
-            "versions": package_versions(), "git_commit": git_commit(), **extra}

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import copy
 import difflib
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Literal
@@ -68,6 +69,8 @@ class RunSettings(Section):
     steps: int = P(365, 1, 3650, "days", "days simulated (one step is one day)", zh="模拟天数")
     replications: int = P(10, 1, 10_000, "runs", "replications with seeds derived from `seed`", zh="重复次数")
     seed: int = P(20261122, 0, 2**32 - 1, "", "root seed of every random stream", zh="随机种子")
+    first_replication: int = P(0, 0, 2**53, "", "index k of the first replication (replication k runs with a seed "
+                               "derived from `seed` and k alone: a sweep row re-runs with its k)", zh="首个重复的编号")
 
 
 class CommunityProfile(Section):
@@ -568,20 +571,24 @@ class Scenario(Section):
                     raise ValueError(f"population.mix.{k} = {w!r}: weights must be ≥ 0")
             if sum(pop.mix.values()) <= 0:
                 raise ValueError("population.mix: the weights must not all be zero")
+        problems: list[str] = []  # every problem of the shocks and the timeline, not only the first
         for i, s in enumerate(self.shocks):
             for c in s.categories:
                 if c not in cats:
-                    raise ValueError(_unknown("category", c, cats, f"shocks[{i}].categories"))
-            _check_communities(s.communities, n_comm, f"shocks[{i}].communities")
+                    problems.append(_unknown("category", c, cats, f"shocks[{i}].categories"))
+            problems += _community_problems(s.communities, n_comm, f"shocks[{i}].communities")
         for i, ch in enumerate(self.timeline):
-            _check_communities(ch.communities, n_comm, f"timeline[{i}].communities")
+            problems += _community_problems(ch.communities, n_comm, f"timeline[{i}].communities")
             for path in ch.set:
                 if path.split(".")[0] in ("run", "population", "network", "timeline", "shocks", "name", "description"):
-                    raise ValueError(f"timeline[{i}].set: '{path}' cannot change during a run "
-                                     "(allowed sections: demand, channels, staffing, policies, routing, residents, privacy, costs)")
-                if ch.communities is not None and path not in LOCAL_PATHS:
-                    raise ValueError(f"timeline[{i}].set: '{path}' cannot differ between communities; "
-                                     f"with `communities` only these can: {', '.join(LOCAL_PATHS)}")
+                    problems.append(f"timeline[{i}].set: '{echo(path)[1:-1]}' cannot change during a run (allowed "
+                                    "sections: demand, channels, staffing, policies, routing, residents, privacy, costs)")
+                elif ch.communities is not None and path not in LOCAL_PATHS:
+                    problems.append(f"timeline[{i}].set: '{echo(path)[1:-1]}' cannot differ between communities"
+                                    f"{did_you_mean(path, LOCAL_PATHS, 0.6)} (with `communities` only these can: "
+                                    f"{', '.join(LOCAL_PATHS)})")
+        if problems:
+            raise ValueError("\n  ".join(problems))
         if self.network.neighbours % 2:
             raise ValueError(f"network.neighbours must be even, got {self.network.neighbours}")
         if self.routing.handoff_delay_max < self.routing.handoff_delay_min:
@@ -673,6 +680,14 @@ def resolved_communities(sc: "Scenario") -> list[Community]:
                              subdistrict=spec.subdistrict, polygon=tuple(map(tuple, spec.polygon)) if spec.polygon else None,
                              **values))
     return out
+
+
+def _community_problems(comms, n, where) -> list[str]:
+    try:
+        _check_communities(comms, n, where)
+    except ValueError as e:
+        return [str(e)]
+    return []
 
 
 def _check_communities(comms, n, where):
@@ -772,9 +787,19 @@ def param_index(scenario: Scenario | None = None) -> dict[str, ParamInfo]:
     return {p.path: p for p in param_table(scenario)}
 
 
-def closest_path(path: str, paths) -> str | None:
-    hits = difflib.get_close_matches(path, list(paths), n=1, cutoff=0.4)
+def closest(word: str, choices, cutoff: float = 0.5) -> str | None:
+    """The valid name closest to a mistyped one (for "did you mean"), or None."""
+    hits = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1, cutoff=cutoff)
     return hits[0] if hits else None
+
+
+def did_you_mean(word: str, choices, cutoff: float = 0.5) -> str:
+    hint = closest(word, choices, cutoff)
+    return f"; did you mean '{hint}'?" if hint else ""
+
+
+def closest_path(path: str, paths) -> str | None:
+    return closest(path, paths, cutoff=0.4)  # dotted paths share long prefixes: a lower cutoff finds more
 
 
 def get_path(obj: Any, path: str) -> Any:
@@ -800,8 +825,8 @@ def check_path(path: str, scenario: Scenario | None = None, *, numeric: bool = F
                index: dict[str, ParamInfo] | None = None) -> ParamInfo:
     """The parameter at a dotted path, or a ScenarioError naming the closest valid path."""
     index = param_index(scenario) if index is None else index
-    if path in ("run.steps", "run.replications", "run.seed"):
-        field = RunSettings.model_fields[path.split(".")[1]]
+    if path.startswith("run.") and path[4:] in RunSettings.model_fields:
+        field = RunSettings.model_fields[path[4:]]
         lo, hi = _field_bounds(field)
         extra = field.json_schema_extra or {}
         return ParamInfo(path, "int", field.default, lo, hi, extra.get("unit", ""),
@@ -817,11 +842,13 @@ def check_path(path: str, scenario: Scenario | None = None, *, numeric: bool = F
 
 
 def parse_value(text: str) -> Any:
-    """A `--set` value: YAML scalar syntax (numbers, true/false, lists)."""
+    """A `--set` value: YAML scalar syntax (numbers, true/false, lists); anything unreadable stays text."""
     try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError:
+        value = load_yaml_text(text)
+        check_shape(value, "--set value")
+    except (yaml.YAMLError, RecursionError, ScenarioError):
         return text
+    return value
 
 
 def parse_overrides(items: list[str] | None) -> dict[str, Any]:
@@ -849,13 +876,15 @@ def _deep_merge(base: dict, over: dict) -> dict:
 
 def resolve_scenario_file(ref: str, relative_to: Path | None = None) -> Path:
     """The path of a scenario file: as given, relative to `relative_to`, or in the shipped scenarios/."""
+    if not str(ref).strip():
+        raise ScenarioError("no scenario file given (the name is empty)")
     cand = Path(ref)
     tries = [cand]
     if relative_to is not None and not cand.is_absolute():
         tries.insert(0, relative_to / cand)
     if not cand.is_absolute():
         tries.append(SCENARIO_DIR / cand)
-        if cand.parts[0] == SCENARIO_DIR.name:   # `scenarios/x.yaml` as the README writes it, from anywhere
+        if cand.parts and cand.parts[0] == SCENARIO_DIR.name:   # `scenarios/x.yaml` as the README writes it, from anywhere
             tries.append(SCENARIO_DIR.joinpath(*cand.parts[1:]))
         if cand.suffix == "":
             tries.append(SCENARIO_DIR / f"{ref}.yaml")
@@ -866,21 +895,116 @@ def resolve_scenario_file(ref: str, relative_to: Path | None = None) -> Path:
                         + (f" (shipped scenarios: {', '.join(shipped_scenarios())})" if SCENARIO_DIR.is_dir() else ""))
 
 
+# Limits on input, far above anything the schema needs, so that hostile files fail fast and clearly.
+MAX_DEPTH = 24            # nesting levels (the schema has about 6)
+MAX_NODES = 200_000       # values after expanding YAML aliases (an alias bomb expands to billions)
+MAX_EXTENDS = 32          # files in an `extends` chain
+MAX_FILE_BYTES = 10 * 2**20
+MAX_NUMBER_DIGITS = 100   # longer integers are kept as text and refused by validation
+ECHO_CHARS = 60           # characters of a value echoed in an error message
+
+
+class _Loader(yaml.SafeLoader):
+    """yaml.SafeLoader that keeps absurdly long integers as text (Python refuses to convert them)."""
+
+
+def _int_or_text(loader: yaml.SafeLoader, node: yaml.Node):
+    text = loader.construct_scalar(node)
+    if sum(c.isdigit() for c in text) > MAX_NUMBER_DIGITS:
+        return text
+    return yaml.SafeLoader.construct_yaml_int(loader, node)
+
+
+_Loader.add_constructor("tag:yaml.org,2002:int", _int_or_text)
+
+
+def load_yaml_text(text: str) -> Any:
+    """YAML text as data (safe: plain types only); raises yaml.YAMLError or RecursionError (also, at
+    once, for flow brackets nested deeper than MAX_DEPTH: PyYAML takes seconds to hit its recursion limit)."""
+    depth = 0
+    for c in re.sub(r"[^\[\]{}]", "", text):
+        depth += 1 if c in "[{" else -1
+        if depth > MAX_DEPTH:
+            raise RecursionError("nested too deep")
+    return yaml.load(text, Loader=_Loader)
+
+
+def echo(value: Any) -> str:
+    """A short, safe rendering of an input value for an error message (never the whole of a huge one)."""
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 300:
+        return f"an integer of {len(str(value.bit_length()))}+ digits"
+    if isinstance(value, str):
+        return repr(value) if len(value) <= ECHO_CHARS else repr(value[:ECHO_CHARS]) + f"… ({len(value):,} characters)"
+    if isinstance(value, (list, tuple, dict)):
+        n = len(value)
+        if n > 5:
+            kind = "mapping" if isinstance(value, dict) else "list"
+            return f"a {kind} of {n:,} items"
+        try:
+            text = repr(value)
+        except (ValueError, RecursionError):
+            text = "…"
+        return text if len(text) <= ECHO_CHARS else text[:ECHO_CHARS] + "…"
+    try:
+        text = repr(value)
+    except (ValueError, RecursionError):
+        return f"a {type(value).__name__}"
+    return text if len(text) <= ECHO_CHARS else text[:ECHO_CHARS] + "…"
+
+
+def check_shape(data: Any, where: str, error: type[Exception] = ScenarioError) -> None:
+    """Refuse data nested deeper than MAX_DEPTH or larger than MAX_NODES values once YAML aliases are
+    expanded (each shared node is measured once, so an alias bomb is refused without expanding it)."""
+    memo: dict[int, tuple[int, int]] = {}  # id of a list/dict -> (height, values below and at it)
+
+    def deep() -> Exception:
+        return error(f"{where}: nested too deep (more than {MAX_DEPTH} levels)")
+
+    def visit(node, depth: int) -> tuple[int, int]:
+        if not isinstance(node, (dict, list)):
+            return 0, 1
+        if depth > MAX_DEPTH:
+            raise deep()
+        key = id(node)
+        if key in memo:
+            if depth + memo[key][0] > MAX_DEPTH:
+                raise deep()
+            return memo[key]
+        height, count = 0, 1
+        for child in (node.values() if isinstance(node, dict) else node):
+            h, n = visit(child, depth + 1)
+            height, count = max(height, h + 1), count + n
+            if count > MAX_NODES:
+                raise error(f"{where}: too large (more than {MAX_NODES:,} values once YAML aliases are expanded)")
+        memo[key] = (height, count)
+        return height, count
+    visit(data, 1)
+
+
 def read_yaml(path: Path, error: type[Exception] = ScenarioError, kind: str = "scenario",
               holds: str = "a mapping of sections") -> dict:
     """A YAML file that must hold a mapping; every problem becomes one `error` naming the file."""
     try:
+        if Path(path).stat().st_size > MAX_FILE_BYTES:
+            raise error(f"'{path}' is larger than {MAX_FILE_BYTES // 2**20} MB: not a {kind} file")
         text = Path(path).read_text(encoding="utf-8")
     except FileNotFoundError:
         raise error(f"{kind} file not found: '{path}'") from None
+    except UnicodeDecodeError as e:
+        raise error(f"'{path}' is not UTF-8 text (byte 0x{e.object[e.start]:02x} at position {e.start}); "
+                    "save it as UTF-8") from None
     except OSError as e:
         raise error(f"cannot read '{path}': {e.strerror}") from None
     try:
-        data = yaml.safe_load(text)
+        data = load_yaml_text(text)
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise error(f"'{path}' is not valid YAML{where}: {getattr(e, 'problem', None) or e}") from None
+        problem = str(getattr(e, "problem", None) or e)
+        raise error(f"'{path}' is not valid YAML{where}: {problem[:200]}") from None
+    except RecursionError:
+        raise error(f"'{path}': nested too deep (more than {MAX_DEPTH} levels)") from None
+    check_shape(data, f"'{path}'", error)
     if data is None and kind == "scenario":
         return {}   # an empty scenario file is the defaults
     if not isinstance(data, dict):
@@ -888,19 +1012,53 @@ def read_yaml(path: Path, error: type[Exception] = ScenarioError, kind: str = "s
     return data
 
 
+# Maps of named entries. A file that `extends` another and names some entries changes those entries of
+# the base's full map (as --set does), keeping the others; a file without `extends` defines the whole map.
+NAMED_MAPS = ("population.community_kinds", "demand.categories", "staffing.departments")
+
+
+def _with_named_maps(base: dict, child: dict) -> dict:
+    """`base` with every named map that `child` touches written out in full (defaults included)."""
+    touched = [p for p in NAMED_MAPS if isinstance(_get_raw(child, p), dict) and _get_raw(base, p) is None]
+    if not touched:
+        return base
+    resolved = _lenient(base)
+    if resolved is None:
+        return base
+    base = copy.deepcopy(base)
+    dump = resolved.model_dump(mode="json")
+    for p in touched:
+        set_path(base, p, get_path(dump, p))
+    return base
+
+
+def _get_raw(data: dict, path: str):
+    node: Any = data
+    for part in path.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return None
+        node = node[part]
+    return node
+
+
 def scenario_data(path: str | Path, _seen: tuple = ()) -> dict:
     """The merged raw data of a scenario file, following `extends` chains."""
     file = resolve_scenario_file(str(path), None) if not _seen else Path(path)
     if file.resolve() in _seen:
         raise ScenarioError(f"'extends' loops back to '{file}'")
+    if len(_seen) >= MAX_EXTENDS:
+        raise ScenarioError(f"{file}: the 'extends' chain is longer than {MAX_EXTENDS} files")
     data = read_yaml(file)
     base_ref = data.pop("extends", None)
     if base_ref is None:
         return data
-    if not isinstance(base_ref, str):
-        raise ScenarioError(f"{file}: 'extends' must be a file name, got {base_ref!r}")
-    base_file = resolve_scenario_file(base_ref, file.parent)
-    base = scenario_data(base_file, _seen + (file.resolve(),))
+    if not isinstance(base_ref, str) or not base_ref.strip():
+        raise ScenarioError(f"{file}: 'extends' must name a scenario file, got {echo(base_ref)}")
+    try:
+        base_file = resolve_scenario_file(base_ref, file.parent)
+    except ScenarioError as e:
+        raise ScenarioError(f"{file}: extends: {e}") from None
+    base = _with_named_maps(scenario_data(base_file, _seen + (file.resolve(),)), data)
     merged = _deep_merge(base, data)
     # Lists of events add up along the chain, so a variant of a shocked scenario keeps the shock.
     for key in ("timeline", "shocks"):
@@ -921,12 +1079,15 @@ def build_scenario(data: dict, overrides: dict[str, Any] | None = None, *, origi
         index = param_index(resolved)   # the paths do not change as scalar values are set
         for path, value in overrides.items():
             if not path.startswith(("run.", "name", "description")):
-                check_path(path, index=index)
+                try:
+                    check_path(path, index=index)
+                except ScenarioError as e:
+                    raise ScenarioError(f"--set {path[:ECHO_CHARS]}: {e}") from None
             set_path(data, path, value)
     try:
         scen = Scenario.model_validate(data)
     except ValidationError as e:
-        raise ScenarioError(format_validation_error(e, origin)) from None
+        raise ScenarioError(format_validation_error(e, origin, overrides)) from None
     _check_timeline(scen, origin)
     return scen
 
@@ -935,12 +1096,17 @@ def _check_timeline(scen: Scenario, origin: str) -> None:
     """Each timeline change must name real parameters and, applied in order, give a valid scenario."""
     state = scen.model_dump()
     index = param_index(scen) if scen.timeline else {}
-    for i, change in enumerate(sorted(scen.timeline, key=lambda c: c.day)):
-        for path, value in change.set.items():
+    problems = []
+    for i, change in enumerate(scen.timeline):
+        for path in change.set:
             try:
                 check_path(path, index=index)
             except ScenarioError as e:
-                raise ScenarioError(f"invalid scenario '{origin}':\n  timeline[{i}].set: {e}") from None
+                problems.append(f"timeline[{i}].set: {e}")
+    if problems:
+        raise ScenarioError(f"invalid scenario '{origin}':\n  " + "\n  ".join(problems))
+    for change in sorted(scen.timeline, key=lambda c: c.day):
+        for path, value in change.set.items():
             set_path(state, path, value)
         state["timeline"] = []
         try:
@@ -988,9 +1154,9 @@ def _allowed_keys(model: type[BaseModel] | None) -> list[str]:
     return sorted(model.model_fields) if model else []
 
 
-def _model_at(loc: tuple) -> type[BaseModel] | None:
+def _model_at(loc: tuple, root: type[BaseModel] | None = None) -> type[BaseModel] | None:
     """The schema class that holds the key at `loc` (for listing allowed keys and bounds)."""
-    model: Any = Scenario
+    model: Any = root or Scenario
     skip = False  # the next part is a dict key or a list index
     for part in loc[:-1]:
         if skip or isinstance(part, int):
@@ -1010,37 +1176,48 @@ def _model_at(loc: tuple) -> type[BaseModel] | None:
     return model
 
 
-def format_validation_error(err: ValidationError, origin: str) -> str:
+def validation_lines(err: ValidationError, root: type[BaseModel], prefix: str = "",
+                     overrides: dict[str, Any] | None = None) -> list[str]:
+    """Pydantic's errors, one line each: where (a --set named as such), what, and for an unknown key
+    the closest allowed one. Input values are echoed short (:func:`echo`), whatever their size."""
     lines = []
-    for e in err.errors():
+    for e in err.errors(include_input=True, include_url=False):
         loc = tuple(e["loc"])
-        where = ".".join(str(p) for p in loc) or "(top level)"
+        dotted = ".".join(str(p) for p in loc)
+        where = ".".join(x for x in (prefix, dotted) if x) or "(top level)"
+        if overrides and dotted in overrides:
+            where = f"--set {where}"
         typ = e["type"]
         if typ == "extra_forbidden":
-            allowed = _allowed_keys(_model_at(loc))
-            hint = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
-            msg = f"{where}: unknown key '{loc[-1]}'"
-            if hint:
-                msg += f"; did you mean '{hint[0]}'?"
+            allowed = _allowed_keys(_model_at(loc, root))
+            msg = f"{where}: unknown key '{echo(loc[-1])[1:-1]}'{did_you_mean(loc[-1], allowed, 0.6)}"
             if allowed:
                 msg += f" (allowed: {', '.join(allowed)})"
             lines.append(msg)
         elif typ in ("greater_than_equal", "less_than_equal", "greater_than", "less_than"):
             ctx = e.get("ctx", {})
-            lo, hi = _bounds_at(loc)
+            lo, hi = _bounds_at(loc, root)
             rng = f"allowed {lo} to {hi}" if lo is not None and hi is not None else \
-                f"must be {typ.replace('_', ' ')} {list(ctx.values())[0]}"
-            lines.append(f"{where} = {e.get('input')!r} is out of range ({rng})")
+                f"must be {typ.replace('_', ' ')} {echo(list(ctx.values())[0])}"
+            lines.append(f"{where} = {echo(e.get('input'))} is out of range ({rng})")
         elif typ == "value_error":
-            lines.append(str(e.get("ctx", {}).get("error", e["msg"])) if loc == () else f"{where}: {e['msg'].removeprefix('Value error, ')}")
+            msg = str(e.get("ctx", {}).get("error", e["msg"]))[:3000]
+            lines.append(msg if loc == () else f"{where}: {e['msg'][:500].removeprefix('Value error, ')}")
         else:
-            lines.append(f"{where}: {e['msg']} (got {e.get('input')!r})")
-    body = "\n  ".join(line.removeprefix("Value error, ") for line in lines)
-    return f"invalid scenario '{origin}':\n  {body}"
+            lines.append(f"{where}: {e['msg'][:200]} (got {echo(e.get('input'))})")
+        if len(lines) >= 20 and err.error_count() > 20:
+            lines.append(f"… and {err.error_count() - 20} more")
+            break
+    return list(dict.fromkeys(line.removeprefix("Value error, ") for line in lines))
 
 
-def _bounds_at(loc: tuple):
-    model = _model_at(loc)
+def format_validation_error(err: ValidationError, origin: str, overrides: dict[str, Any] | None = None) -> str:
+    body = "\n  ".join(validation_lines(err, Scenario, overrides=overrides))
+    return f"invalid scenario '{echo(origin)[1:-1] if len(origin) > ECHO_CHARS else origin}':\n  {body}"
+
+
+def _bounds_at(loc: tuple, root: type[BaseModel] | None = None):
+    model = _model_at(loc, root)
     if model is None or loc[-1] not in getattr(model, "model_fields", {}):
         return None, None
     return _field_bounds(model.model_fields[loc[-1]])

@@ -319,8 +319,8 @@ def test_params_formats_and_sections(invoke):
     assert res.exit_code == 0
     rows = list(csv.DictReader(io.StringIO(res.stdout)))
     paths = [r["path"] for r in rows]
-    assert paths[:3] == ["run.steps", "run.replications", "run.seed"]
-    assert paths[3:] == [p.path for p in param_table()]
+    assert paths[:4] == ["run.steps", "run.replications", "run.seed", "run.first_replication"]
+    assert paths[4:] == [p.path for p in param_table()]
     row = next(r for r in rows if r["path"] == "policies.training_level")
     assert (row["lower"], row["upper"], row["type"]) == ("0", "1", "float") and row["description"]
     assert next(r for r in rows if r["path"] == "population.share_60plus")["source"]

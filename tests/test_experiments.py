@@ -22,10 +22,10 @@ from typer.testing import CliRunner
 
 from sim.experiments import ExperimentError, load_experiment, load_results, parse_experiment, run_sweep
 from sim.experiments.cli import register
-from sim.experiments.models import GovsimRunner, set_dotted
+from sim.experiments.models import GovsimRunner
 from sim.experiments.space import Factor, plain_values
 from sim.experiments.store import SweepDir
-from sim.scenario import build_scenario
+from sim.scenario import build_scenario, set_path
 
 REPO = Path(__file__).resolve().parents[1]
 SHIPPED = sorted((REPO / "experiments").glob("*.yaml"))
@@ -194,7 +194,7 @@ def test_shipped_experiment_is_valid_and_runs(path):
     for row in design[cols].to_dict("records"):  # the scenario schema accepts every point
         data = copy.deepcopy(runner.base_data)
         for k, v in {**runner.settings, **plain_values(row)}.items():
-            set_dotted(data, k, v)
+            set_path(data, k, v)
         build_scenario(data)
     short = GovsimRunner(runner.base_data, {**runner.settings, "run.steps": 5,
                                             "population.residents_per_grid": 100})

@@ -100,6 +100,7 @@ def analyse(sweep_dir: str | Path, *, outcomes: list[str] | None = None, conf_le
     if exp.crossed:
         raise ExperimentError(f"'{sweep_dir}' holds a cross design (levers × uncertainties): analyse it with "
                               "`govsim robust` (regret, satisficing) and `govsim discover` (when a policy fails)")
+    designs.check_analysable(exp.method, exp.n, exp.M)
     design = sd.read_design()
     runs = load_results(sd.path)
     outcomes = list(outcomes or exp.outcomes)
@@ -436,21 +437,21 @@ def _table_lines(r: OutcomeResult) -> list[str]:
 
 
 def _write(analysis: Analysis, figures: bool) -> None:
-    from .store import atomic_write_text
+    from .store import atomic_write_csv, atomic_write_text
     out = analysis.sweep_dir / "sensitivity"
     out.mkdir(exist_ok=True)
     files = []
     ind = analysis.indices()
     p = out / "indices.csv"
-    atomic_write_text(p, ind.to_csv(index=False))
+    atomic_write_csv(p, ind)
     files.append(p)
     p = out / "noise.csv"
-    atomic_write_text(p, analysis.noise().to_csv(index=False))
+    atomic_write_csv(p, analysis.noise())
     files.append(p)
     cells = [r.cells.assign(outcome=r.outcome) for r in analysis.results if r.cells is not None]
     if cells:
         p = out / "cells.csv"
-        atomic_write_text(p, pd.concat(cells, ignore_index=True).to_csv(index=False))
+        atomic_write_csv(p, pd.concat(cells, ignore_index=True))
         files.append(p)
     p = out / "report.txt"
     atomic_write_text(p, analysis.report)
@@ -460,4 +461,9 @@ def _write(analysis: Analysis, figures: bool) -> None:
         for r in analysis.results:
             if not r.indices.empty:
                 files.append(outcome_figure(r, out / f"{r.outcome}.png"))
+    # The list of govsim's own files here: a fresh sweep removes these and nothing else.
+    import json
+    from sim import paths
+    listed = sorted(set(paths.own_files(out) or ()) | {Path(f).name for f in files})
+    atomic_write_text(out / paths.MANIFEST, json.dumps({"kind": "sensitivity", paths.FILES_KEY: listed}, indent=1) + "\n")
     analysis.files = files

@@ -11,6 +11,7 @@ from typing import List, Optional
 
 import typer
 
+from sim.paths import UnsafePathError, user_path
 from sim.scenario import ScenarioError
 
 from .errors import ExperimentError
@@ -29,8 +30,12 @@ def _clean_errors(fn):
     def wrapper(*args, **kwargs):
         try:
             return fn(*args, **kwargs)
-        except (ExperimentError, ScenarioError) as e:
+        except (ExperimentError, ScenarioError, UnsafePathError) as e:
             _fail(str(e))
+        except OSError as e:  # a full or read-only disk, a path under a file: one line, no traceback
+            if not e.strerror:
+                raise
+            _fail(f"cannot write output: {e.strerror}" + (f": '{e.filename}'" if e.filename else ""))
     return wrapper
 
 
@@ -40,14 +45,16 @@ def _experiment(file: Optional[Path], out: Optional[Path], resume: bool):
     if file is None:
         if not (resume and out):
             _fail("give an experiment file, or --resume with --out DIR to continue a sweep from its directory")
-        return SweepDir(out).load_experiment()
+        return SweepDir(user_path(out)).load_experiment()
     return load_experiment(file)
 
 
 def _run(exp, out, workers, cluster, fresh, retry_failed, chunk_size, progress):
+    from .evaluators import check_options
     from .store import SweepDir
     from .sweep import default_out_dir, run_sweep
-    out = Path(out) if out else default_out_dir(exp)
+    check_options(workers, cluster, chunk_size)
+    out = user_path(out) if out else default_out_dir(exp)
     sd = SweepDir(out)
     if sd.exists() and not fresh:
         st = sd.scan(exp.n_runs) if sd.read_manifest().get("fingerprint") == exp.fingerprint() else None
@@ -84,11 +91,11 @@ def sweep(
     file: Optional[Path] = typer.Argument(None, help="Experiment file (experiments/*.yaml)."),
     workers: Optional[int] = typer.Option(None, "--workers", "-w", help="Worker processes (default: all cores; 1 runs in this process)."),
     cluster: Optional[str] = typer.Option(None, "--cluster", help="Dask scheduler tcp://host:port, or 'local' for a LocalCluster on 127.0.0.1."),
-    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Output directory (default: out/experiments/NAME)."),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Output directory (default: runs/experiments/NAME)."),
     resume: bool = typer.Option(False, "--resume", help="Continue the sweep in --out (the experiment file may be omitted)."),
     fresh: bool = typer.Option(False, "--fresh", help="Discard results already in --out and start again."),
     retry_failed: bool = typer.Option(False, "--retry-failed", help="Run failed runs again."),
-    chunk_size: Optional[int] = typer.Option(None, "--chunk-size", min=1, help="Runs per task (default: adaptive, ~2 s of runs)."),
+    chunk_size: Optional[int] = typer.Option(None, "--chunk-size", help="Runs per task (default: adaptive, ~2 s of runs)."),
     analyse: bool = typer.Option(False, "--analyse", help="Run the sensitivity analysis when the sweep is complete."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Validate the experiment and print its plan; run nothing."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
@@ -120,7 +127,7 @@ def _sweep(file, workers, cluster, out, resume, fresh, retry_failed, chunk_size,
 def sensitivity(
     target: Optional[Path] = typer.Argument(None, help="Experiment file (its sweep is run or resumed first), or a sweep directory."),
     analyse_dir: Optional[Path] = typer.Option(None, "--analyse", help="Only analyse this sweep directory."),
-    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Sweep directory for an experiment file (default: out/experiments/NAME)."),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Sweep directory for an experiment file (default: runs/experiments/NAME)."),
     workers: Optional[int] = typer.Option(None, "--workers", "-w", help="Worker processes for the sweep."),
     cluster: Optional[str] = typer.Option(None, "--cluster", help="Dask scheduler address, or 'local'."),
     outcome: Optional[List[str]] = typer.Option(None, "--outcome", help="Analyse only this outcome (repeatable)."),
@@ -128,24 +135,38 @@ def sensitivity(
     resamples: Optional[int] = typer.Option(None, "--resamples", min=10, help="Bootstrap resamples."),
     figures: bool = typer.Option(True, "--figures/--no-figures", help="Write figures."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar while sweeping."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Validate the experiment and print its plan; run nothing."),
 ) -> None:
     """Sensitivity indices with confidence intervals, as a table, CSV and figures."""
     _clean_errors(_sensitivity)(target, analyse_dir, out, workers, cluster, outcome, conf_level, resamples, figures,
-                                progress)
+                                progress, dry_run)
 
 
-def _sensitivity(target, analyse_dir, out, workers, cluster, outcome, conf_level, resamples, figures, progress):
+def _sensitivity(target, analyse_dir, out, workers, cluster, outcome, conf_level, resamples, figures, progress,
+                 dry_run=False):
     if analyse_dir is not None and target is not None:
         _fail("give either an experiment file / sweep directory or --analyse DIR, not both")
     sweep_dir = analyse_dir
+    from .designs import check_analysable
     if sweep_dir is None:
         if target is None:
             _fail("give an experiment file or a sweep directory (or --analyse DIR)")
         if target.is_dir():
-            sweep_dir = target
+            sweep_dir = user_path(target)
+            if dry_run:
+                from .store import SweepDir
+                exp = SweepDir(sweep_dir).load_experiment()
+                check_analysable(exp.method, exp.n, exp.M)
+                typer.echo("\n".join(exp.plan_lines()))
+                return
         else:
             from .spec import load_experiment
-            sweep_dir = _run(load_experiment(target), out, workers, cluster, False, False, None, progress)
+            exp = load_experiment(target)
+            check_analysable(exp.method, exp.n, exp.M)  # before a sweep whose analysis would be meaningless
+            if dry_run:
+                typer.echo("\n".join(exp.plan_lines()))
+                return
+            sweep_dir = _run(exp, out, workers, cluster, False, False, None, progress)
     _print_analysis(sweep_dir, outcome, conf_level, resamples, figures)
 
 

@@ -1,8 +1,8 @@
-"""The one error type of the experiments package."""
+"""The one error type of the experiments package (and govsim's one "did you mean" helper, re-exported)."""
 
 from __future__ import annotations
 
-import difflib
+from sim.scenario import closest, did_you_mean  # noqa: F401
 
 
 class ExperimentError(ValueError):
@@ -10,13 +10,3 @@ class ExperimentError(ValueError):
 
     The CLI prints the message alone on stderr and exits with code 2.
     """
-
-
-def closest(word: str, choices, cutoff: float = 0.5) -> str | None:
-    hits = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1, cutoff=cutoff)
-    return hits[0] if hits else None
-
-
-def did_you_mean(word: str, choices) -> str:
-    hint = closest(word, choices)
-    return f"; did you mean '{hint}'?" if hint else ""

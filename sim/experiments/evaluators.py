@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 import multiprocessing
 import os
+import re
 import sys
 import time
 import traceback
@@ -234,9 +235,22 @@ class Dask(Backend):
                 self._cluster.close()
 
 
-def make_backend(workers: int | None = None, cluster: str | None = None) -> Backend:
+CLUSTER_ADDRESS = re.compile(r"^(?:(?:tcp|tls|ucx|ws|wss|inproc)://)?[A-Za-z0-9_.\-\[\]:]+:\d{1,5}$")
+
+
+def check_options(workers: int | None = None, cluster: str | None = None, chunk_size: int | None = None) -> None:
+    """Refuse bad back-end options before anything is written or started."""
     if workers is not None and workers < 1:
         raise ExperimentError(f"--workers must be at least 1 (got {workers})")
+    if chunk_size is not None and chunk_size < 1:
+        raise ExperimentError(f"--chunk-size must be at least 1 run (got {chunk_size})")
+    if cluster is not None and cluster != "local" and not CLUSTER_ADDRESS.match(cluster):
+        raise ExperimentError(f"--cluster '{cluster[:80]}': give a Dask scheduler address such as "
+                              "tcp://host:8786, or 'local' for a cluster on this machine")
+
+
+def make_backend(workers: int | None = None, cluster: str | None = None) -> Backend:
+    check_options(workers, cluster)
     if cluster:
         return Dask(cluster, workers)
     n = workers or os.cpu_count() or 1

@@ -22,7 +22,8 @@ from typing import Any, Callable, Mapping
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from sim.scenario import SCENARIO_DIR, ParamInfo, ScenarioError, build_scenario, check_path, param_table, scenario_data
+from sim.scenario import (ParamInfo, ScenarioError, build_scenario, check_path, param_table, resolve_scenario_file,
+                          scenario_data, set_path)
 
 from .errors import ExperimentError, closest, did_you_mean
 
@@ -35,13 +36,6 @@ class NoOptions(BaseModel):
 
 # --------------------------------------------------------------------------------------------------
 # govsim: the governance model
-
-def set_dotted(data: dict, path: str, value: Any) -> None:
-    node = data
-    for part in path.split(".")[:-1]:
-        node = node.setdefault(part, {})
-    node[path.rsplit(".", 1)[-1]] = value
-
 
 @dataclass(frozen=True)
 class GovsimRunner:
@@ -60,7 +54,7 @@ class GovsimRunner:
     def scenario(self, values: dict):
         data = copy.deepcopy(self.base_data)
         for path, value in {**self.settings, **values}.items():
-            set_dotted(data, path, value)
+            set_path(data, path, value)
         return build_scenario(data, origin="sweep run")
 
     def __call__(self, values: dict, seed: int) -> Mapping[str, float]:
@@ -116,16 +110,11 @@ class GovsimModel:
         return f"{m.label} ({m.unit})" if m and m.unit else (m.label if m else name)
 
     def resolve_base(self, ref: str, relative_to: Path | None) -> Path:
-        """A scenario file: relative to the experiment file first, then the repository's scenarios/."""
-        cand = Path(ref)
-        tries = [cand] if cand.is_absolute() else [
-            *([relative_to / cand] if relative_to is not None else []),
-            SCENARIO_DIR / cand, *([SCENARIO_DIR / f"{ref}.yaml"] if cand.suffix == "" else []), cand]
-        for t in tries:
-            if t.is_file():
-                return t
-        looked = ", ".join(str(t.parent) for t in dict.fromkeys(tries))
-        raise ExperimentError(f"base scenario file not found: '{ref}' (looked in {looked})")
+        """A scenario file, found as `govsim run` finds it (next to the experiment file first)."""
+        try:
+            return resolve_scenario_file(ref, relative_to)
+        except ScenarioError as e:
+            raise ExperimentError(f"base {e}") from None
 
     def load_base(self, ref: str, relative_to: Path | None) -> dict:
         """The base scenario written out in full (defaults included), as plain data."""

@@ -27,12 +27,13 @@ the base scenario with its typical range; a parameter that has none varies ±50 
 value, within the bounds (the full bounds, e.g. 0 to 10⁷ yuan, would say more about the bounds than
 about the model). Parameters whose range holds a single value are left out, with a note.
 
-Seeds: every random number of a sweep comes from ``seed`` through ``numpy.random.SeedSequence``
-with a spawn key per purpose: (0,) draws the design, (1, point, replication) seeds each run, (2,)
-seeds the bootstrap of the analysis. A run's seed therefore does not depend on the number of workers,
-the back end, chunking or interruptions. With ``common_random_numbers: true`` the key is
-(1, replication): replication r of every point shares one seed, so differences between points are
-effects of the factors rather than noise.
+Seeds: the runs use govsim's one seed scheme (:mod:`sim.seeds`): run ``r`` (point p, replication i) is
+replication k of the experiment seed, with k = p × 10,000 + i (its own draws), or k = i with
+``common_random_numbers: true`` (replication i of every point shares its draws, so differences between
+points are effects of the factors rather than noise). So a row re-runs alone with
+``govsim run base_scenario.yaml --set <factor>=<value> ... --seed <seed> --replication k``. The design
+sample and the bootstrap of the analysis have their own streams (purpose keys 0 and 2). No seed
+depends on the number of workers, the back end, chunking or interruptions.
 """
 
 from __future__ import annotations
@@ -49,7 +50,8 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from sim.scenario import ScenarioError, build_scenario, read_yaml
+from sim.scenario import ScenarioError, build_scenario, echo, read_yaml, validation_lines
+from sim.seeds import MAX_SEED, replication_seed, stream_seed
 
 from . import designs
 from .errors import ExperimentError, did_you_mean
@@ -57,6 +59,8 @@ from .models import get_model
 from .space import Factor, _plain
 
 DISTS = ("uniform", "loguniform", "triangular")
+MAX_REPLICATIONS = 10_000  # the bound of run.replications; keys the run seeds (see Experiment.run_index)
+MAX_GRID_VALUES = 1_000_000  # values of a stepped or integer factor (its grid is held in memory)
 SPECIAL_FACTOR_KEYS = ("all_numeric", "exclude")
 
 
@@ -97,8 +101,8 @@ class ExperimentFile(_Strict):
     levers: Any = None
     uncertainties: Any = None
     design: Any
-    replications: int = Field(1, ge=1, le=10_000)
-    seed: int | None = Field(None, ge=0, le=2**63 - 1)
+    replications: int = Field(1, ge=1, le=MAX_REPLICATIONS)
+    seed: int | None = Field(None, ge=0, le=MAX_SEED)
     common_random_numbers: bool = False
     outcomes: list[str] | None = None
     max_runs: int = Field(100_000, ge=1)
@@ -107,9 +111,6 @@ class ExperimentFile(_Strict):
     analysis: AnalysisSpec = AnalysisSpec()
 
 
-def stream_seed(seed: int, *key: int) -> int:
-    """A 32-bit seed for one purpose, derived from the experiment seed (see the module docstring)."""
-    return int(np.random.SeedSequence(seed, spawn_key=key).generate_state(1)[0])
 
 
 @dataclass(frozen=True, eq=False)
@@ -177,14 +178,18 @@ class Experiment:
     def analysis_seed(self) -> int:
         return stream_seed(self.seed, 2) or 1  # SALib treats seed 0 as "no seed"
 
+    def run_index(self, point: int, replication: int) -> int:
+        """k such that the run is replication k of the experiment seed (sim.seeds): the replication under
+        common random numbers (shared by every point), else point × 10,000 + replication (its own draws,
+        whatever the number of points or replications); in a cross design, future × 10,000 + replication."""
+        if self.crossed:   # every policy meets future f with the same draws: regret compares like with like
+            return int(self.future_of(point)) * MAX_REPLICATIONS + replication
+        return replication if self.common_random_numbers else point * MAX_REPLICATIONS + replication
+
     def run_seed(self, point: int, replication: int) -> int:
         if self.from_state:   # replication k continues the state's run k, with its random streams
             return int(self.from_state["seeds"][replication])
-        if self.crossed:  # every policy meets a future with the same draws: regret compares like with like
-            return stream_seed(self.seed, 1, int(self.future_of(point)), replication)
-        if self.common_random_numbers:
-            return stream_seed(self.seed, 1, replication)
-        return stream_seed(self.seed, 1, point, replication)
+        return replication_seed(self.seed, self.run_index(point, replication))
 
     # -- the design and the runs
     def sample_design(self):
@@ -329,7 +334,7 @@ def _parse(data: dict, relative_to: Path | None, default_name: str) -> Experimen
         raise ExperimentError(_format_validation(e, model=ExperimentFile)) from None
     raw_design = {"method": spec.design} if isinstance(spec.design, str) else spec.design
     if not isinstance(raw_design, dict):
-        raise ExperimentError(f"design: give a method name or a mapping (method, n, ...), not {spec.design!r}")
+        raise ExperimentError(f"design: give a method name or a mapping (method, n, ...), not {echo(spec.design)}")
     try:
         design = DesignSpec.model_validate(raw_design)
     except ValidationError as e:
@@ -454,28 +459,8 @@ def _state_base(path) -> dict:
 
 
 def _format_validation(err: ValidationError, prefix: str = "", model: type[BaseModel] | None = None) -> str:
-    """Pydantic's errors as one line: where, what, and for an unknown key the closest allowed one."""
-    lines = []
-    for e in err.errors():
-        loc = [str(p) for p in e["loc"]]
-        where = ".".join(([prefix] if prefix else []) + loc)
-        if e["type"] == "extra_forbidden":
-            allowed = _fields_at(model, loc[:-1])
-            lines.append(f"{where}: unknown key{did_you_mean(loc[-1], allowed)}"
-                         + (f" (allowed: {', '.join(allowed)})" if allowed else ""))
-        else:
-            lines.append(f"{where}: {e['msg']} (got {e.get('input')!r})")
-    return "; ".join(dict.fromkeys(lines))
-
-
-def _fields_at(model: type[BaseModel] | None, loc: list[str]) -> list[str]:
-    for part in loc:
-        if model is None:
-            return []
-        field = model.model_fields.get(part)
-        ann = getattr(field, "annotation", None)
-        model = ann if isinstance(ann, type) and issubclass(ann, BaseModel) else None
-    return list(model.model_fields) if model is not None else []
+    """Pydantic's errors as one line (the scenario's formatter, joined)."""
+    return "; ".join(validation_lines(err, model or ExperimentFile, prefix))
 
 
 # --------------------------------------------------------------------------------------------------
@@ -557,7 +542,7 @@ def _resolve_one(info, raw, method: str, factorial_levels: int) -> Factor:
         raw = {"levels": raw}
     elif not isinstance(raw, dict):
         raise ExperimentError(f"{where}: give `levels: [...]` or `bounds: [low, high]` "
-                              f"(got {raw!r}; to fix a value for every run use `settings:`)")
+                              f"(got {echo(raw)}; to fix a value for every run use `settings:`)")
     try:
         spec = FactorSpec.model_validate(raw)
     except ValidationError as e:
@@ -584,6 +569,8 @@ def _resolve_one(info, raw, method: str, factorial_levels: int) -> Factor:
 
     if spec.bounds is not None:
         lo, hi = float(spec.bounds[0]), float(spec.bounds[1])
+        if not (math.isfinite(lo) and math.isfinite(hi)):
+            raise ExperimentError(f"{where}: bounds [{lo:g}, {hi:g}] must be finite numbers")
         if (info.lower is not None and lo < info.lower) or (info.upper is not None and hi > info.upper):
             raise ExperimentError(f"{where}: bounds [{lo:g}, {hi:g}] lie outside the schema's range {schema}")
     elif info.typical:
@@ -606,6 +593,11 @@ def _resolve_one(info, raw, method: str, factorial_levels: int) -> Factor:
         lo, hi = float(lo_i), float(hi_i)
     if step is not None and step > hi - lo:
         raise ExperimentError(f"{where}: step {step:g} is wider than the range [{lo:g}, {hi:g}]")
+    if step is not None or info.kind == "int":
+        count = math.floor((hi - lo) / (step or 1) + 1e-9) + 1
+        if count > MAX_GRID_VALUES:
+            raise ExperimentError(f"{where}: step {step or 1:g} over [{lo:g}, {hi:g}] gives {count:,.0f} values, more "
+                                  f"than {MAX_GRID_VALUES:,}; use a coarser step (or none, for a continuous factor)")
 
     if method == "full_factorial":
         grid = Factor(lower=lo, upper=hi, step=step, **common).grid()
@@ -631,15 +623,17 @@ def _schema_range(info) -> str:
 def _check_level(info, v, where: str, schema: str):
     if info.kind == "bool":
         if not isinstance(v, bool):
-            raise ExperimentError(f"{where} is true/false: levels must be true or false (got {v!r})")
+            raise ExperimentError(f"{where} is true/false: levels must be true or false (got {echo(v)})")
         return v
     if info.kind == "str":
         return str(v)
     if isinstance(v, bool) or not isinstance(v, (int, float)):
-        raise ExperimentError(f"{where}: level {v!r} is not a number")
+        raise ExperimentError(f"{where}: level {echo(v)} is not a number")
+    if not math.isfinite(v):
+        raise ExperimentError(f"{where}: level {v} is not a finite number")
     if info.kind == "int":
         if v != int(v):
-            raise ExperimentError(f"{where} is an integer: level {v!r} is not")
+            raise ExperimentError(f"{where} is an integer: level {echo(v)} is not")
         v = int(v)
     else:
         v = float(v)

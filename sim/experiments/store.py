@@ -5,8 +5,9 @@ Layout of ``DIR``::
     experiment.yaml       the resolved experiment (itself a valid experiment file: explicit factors, seed)
     base_scenario.yaml    the base scenario it ran on, merged (so the sweep can be resumed or re-read alone)
     design.parquet        one row per point: factor values and, for sampled designs, unit coordinates u:<path>
-    chunks/part-NNNNNN.parquet
-                          one file per finished chunk of runs (run, point, replication, seed, status, error,
+    chunks/part-NNNNNN-SSSSSSSS.parquet
+                          one file per finished chunk of runs (N: sequence number, S: the session that wrote it,
+                          so two writers can never pick one name) (run, point, replication, seed, status, error,
                           elapsed, outcomes), each written atomically (temporary file, fsync, rename)
     manifest.json         the resolved experiment, its fingerprint and seed, package versions and git commit,
                           the sessions that ran it, and every run's status as half-open run-id ranges
@@ -19,17 +20,20 @@ Run ``r`` is replication ``r % R`` of point ``r // R``. The chunk files (and res
 replaces them once written) are the source of truth: the manifest is a summary rebuilt from them when a
 sweep resumes, so a kill between writing a chunk and updating the manifest loses nothing. When a run
 appears twice (a failed run retried) the newer record wins.
+
+Only one sweep writes to a directory at a time: a session holds an exclusive lock on ``DIR/.govsim.lock``
+(``flock``, released by the system when the process dies), and a second one is refused. govsim deletes
+only its own files there (the names above, the chunk files, and the files ``sensitivity/manifest.json``
+lists); a directory whose manifest is not a sweep's is never written to.
 """
 
 from __future__ import annotations
 
-import datetime as _dt
+import fcntl
 import json
 import os
-import platform
-import shutil
-import subprocess
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -40,6 +44,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import yaml
 
+from sim import paths
+from sim.provenance import git_commit, now, versions  # noqa: F401 (now: used by sweep)
+
 from .errors import ExperimentError
 from .spec import Experiment, load_experiment
 
@@ -47,11 +54,12 @@ FORMAT = "govsim-sweep/1"
 STATUS_PENDING, STATUS_DONE, STATUS_FAILED = 0, 1, 2
 RUN_COLUMNS = ("run", "point", "replication", "seed")
 TAIL_COLUMNS = ("status", "error", "elapsed")
+OWN_FILES = ("experiment.yaml", "base_scenario.yaml", "design.parquet", "manifest.json", "results.parquet",
+             "results.csv", "README.txt")  # (a fresh sweep removes these, the chunk files and sensitivity's list)
+LOCK_FILE = ".govsim.lock"
 MAX_MANIFEST_ERRORS = 1000  # every error is in the result files; the manifest lists the first ones
 
 
-def now() -> str:
-    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
 
 
 # --------------------------------------------------------------------------------------------------
@@ -89,6 +97,11 @@ def atomic_write_text(path: Path, text: str) -> None:
     atomic_write_bytes(path, lambda fh: fh.write(text.encode("utf-8")))
 
 
+def atomic_write_csv(path: Path, table: pd.DataFrame) -> None:
+    """A table as CSV for a spreadsheet (sim.paths.csv_text: BOM, integers, rounded floats), atomically."""
+    atomic_write_bytes(path, lambda fh: fh.write(paths.csv_text(table).encode(paths.CSV_ENCODING)))
+
+
 def atomic_write_parquet(path: Path, table: pd.DataFrame) -> None:
     arrow = pa.Table.from_pandas(table, preserve_index=False)
     atomic_write_bytes(path, lambda fh: pq.write_table(arrow, fh))
@@ -96,31 +109,6 @@ def atomic_write_parquet(path: Path, table: pd.DataFrame) -> None:
 
 # --------------------------------------------------------------------------------------------------
 # Provenance
-
-def versions() -> dict[str, Any]:
-    from importlib import metadata
-    out: dict[str, Any] = {"python": platform.python_version(), "platform": platform.platform()}
-    for dist in ("mesa", "numpy", "pandas", "SALib", "scipy", "pyarrow", "pydantic", "dask", "distributed"):
-        try:
-            out[dist] = metadata.version(dist)
-        except metadata.PackageNotFoundError:
-            pass
-    out["git_commit"] = git_commit()
-    return out
-
-
-def git_commit() -> str | None:
-    repo = Path(__file__).resolve().parents[2]
-    try:
-        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True, timeout=5)
-        if head.returncode != 0:
-            return None
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=repo,
-                               capture_output=True, text=True, timeout=5)
-        return head.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "")
-    except (OSError, subprocess.SubprocessError):
-        return None
-
 
 def ranges(mask: np.ndarray) -> list[list[int]]:
     """Half-open [start, stop) run-id ranges where ``mask`` is true."""
@@ -157,6 +145,7 @@ class SweepDir:
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
+        self.session = uuid.uuid4().hex[:8]  # names this writer's chunk files
 
     # -- paths
     experiment_file = property(lambda self: self.path / "experiment.yaml")
@@ -167,12 +156,48 @@ class SweepDir:
     chunk_dir = property(lambda self: self.path / "chunks")
 
     def exists(self) -> bool:
-        return self.manifest_file.is_file() and self.design_file.is_file() and self.experiment_file.is_file()
+        return self.is_sweep() and self.design_file.is_file() and self.experiment_file.is_file()
+
+    def is_sweep(self) -> bool:
+        """Whether the directory's manifest is a govsim sweep's (the only kind of directory written to)."""
+        return self.read_manifest().get("format") == FORMAT
+
+    def check_usable(self) -> None:
+        """Refuse a path that is a file, or a directory of other things than a govsim sweep."""
+        if self.path.exists() and not self.path.is_dir():
+            raise ExperimentError(f"'{self.path}' is a file, not a directory; choose another --out")
+        if self.path.is_dir() and any(not p.name.startswith(".") for p in self.path.iterdir()) \
+                and not self.is_sweep():
+            raise ExperimentError(f"'{self.path}' exists and is not a sweep directory (no govsim sweep manifest); "
+                                  "choose another --out")
+
+    @contextmanager
+    def lock(self):
+        """Hold the directory's lock while writing to it; refuse if another sweep holds it."""
+        self.path.mkdir(parents=True, exist_ok=True)
+        fh = open(self.path / LOCK_FILE, "a+")
+        try:
+            try:
+                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                fh.seek(0)
+                who = fh.read().strip()
+                raise ExperimentError(f"another sweep is writing to '{self.path}'"
+                                      + (f" ({who})" if who else "") + "; wait for it to finish or choose another --out"
+                                      ) from None
+            fh.seek(0)
+            fh.truncate()
+            fh.write(f"pid {os.getpid()} since {now()}\n")
+            fh.flush()
+            yield self
+        finally:
+            fh.close()  # closing releases the lock
 
     # -- creating and opening
     def initialise(self, exp: Experiment, fresh: bool = False) -> pd.DataFrame:
         """Prepare the directory for ``exp``; return the design (the saved one when resuming)."""
-        if fresh and self.path.exists():
+        self.check_usable()
+        if fresh and self.is_sweep():
             self.clear()
         if self.exists():
             manifest = self.read_manifest()
@@ -181,12 +206,11 @@ class SweepDir:
                     f"'{self.path}' holds a sweep of a different experiment ({_what_changed(self, exp)}); "
                     "choose another --out, or pass --fresh to discard it")
             return pd.read_parquet(self.design_file)
-        if self.path.exists() and any(p for p in self.path.iterdir() if not p.name.startswith(".")):
-            if not (self.chunk_dir.exists() or self.design_file.exists()):
-                raise ExperimentError(f"'{self.path}' exists and is not a sweep directory; choose another --out")
         self.path.mkdir(parents=True, exist_ok=True)
-        self.chunk_dir.mkdir(exist_ok=True)
         design = exp.sample_design()
+        status = RunStatus(np.zeros(exp.n_runs, dtype=np.int8), {}, 0)
+        self.write_manifest(exp, status, sessions=[], created=now())  # first: the directory is known as a sweep
+        self.chunk_dir.mkdir(exist_ok=True)
         if exp.base_data is not None:
             atomic_write_text(self.base_file, yaml.safe_dump(exp.base_data, sort_keys=False, allow_unicode=True))
         header = (f"# Resolved experiment written by `govsim sweep` on {now()}"
@@ -195,18 +219,21 @@ class SweepDir:
                               sort_keys=False, allow_unicode=True)
         atomic_write_text(self.experiment_file, header + body)
         atomic_write_parquet(self.design_file, design)
-        status = RunStatus(np.zeros(exp.n_runs, dtype=np.int8), {}, 0)
-        self.write_manifest(exp, status, sessions=[], created=now())
         return design
 
     def clear(self) -> None:
-        for name in ("experiment.yaml", "base_scenario.yaml", "design.parquet", "manifest.json", "results.parquet"):
-            (self.path / name).unlink(missing_ok=True)
-        if self.chunk_dir.exists():
-            shutil.rmtree(self.chunk_dir)
+        """Delete govsim's own files (never anything else) so that the sweep can start again."""
         sens = self.path / "sensitivity"
-        if sens.exists():
-            shutil.rmtree(sens)
+        if sens.is_dir() and paths.own_files(sens) is not None:
+            paths.remove_own_files(sens)
+        for f in self.chunk_files():
+            f.unlink(missing_ok=True)
+        try:
+            self.chunk_dir.rmdir()
+        except OSError:
+            pass
+        for name in OWN_FILES:
+            (self.path / name).unlink(missing_ok=True)
 
     def load_experiment(self) -> Experiment:
         if not self.experiment_file.is_file():
@@ -226,7 +253,7 @@ class SweepDir:
     def chunk_files(self) -> list[Path]:
         if not self.chunk_dir.is_dir():
             return []
-        return sorted(p for p in self.chunk_dir.glob("part-*.parquet"))
+        return sorted(self.chunk_dir.glob("part-*.parquet"), key=_chunk_order)
 
     def _record_files(self) -> list[Path]:
         """Result files oldest first (later records of a run win)."""
@@ -253,11 +280,11 @@ class SweepDir:
             for r, e in zip(runs[~ok], t["error"].to_numpy()[~ok]):
                 errors[int(r)] = str(e)
             if f.name.startswith("part-"):
-                seq = max(seq, int(f.stem.split("-")[1]) + 1)
+                seq = max(seq, _chunk_order(f)[0] + 1)
         return RunStatus(status, errors, seq)
 
     def write_chunk(self, seq: int, rows: pd.DataFrame) -> Path:
-        path = self.chunk_dir / f"part-{seq:06d}.parquet"
+        path = self.chunk_dir / f"part-{seq:06d}-{self.session}.parquet"
         atomic_write_parquet(path, rows)
         return path
 
@@ -281,7 +308,7 @@ class SweepDir:
                      "pending": ranges(status.status == STATUS_PENDING)},
             "errors": {str(k): v for k, v in errors[:MAX_MANIFEST_ERRORS]},
             **({"errors_not_listed": len(errors) - MAX_MANIFEST_ERRORS} if len(errors) > MAX_MANIFEST_ERRORS else {}),
-            "versions": old.get("versions") or versions(),
+            "versions": old.get("versions") or {**versions(), "git_commit": git_commit()},
             "sessions": sessions,
         }
         atomic_write_text(self.manifest_file, json.dumps(manifest, indent=1, ensure_ascii=False) + "\n")
@@ -305,12 +332,52 @@ class SweepDir:
         return table.drop(columns="_order").reset_index(drop=True)
 
     def consolidate(self) -> Path:
-        """Write results.parquet from all records and drop the chunk files it replaces."""
+        """Write results.parquet (and results.csv, README.txt) from all records; drop the chunk files."""
         table = self.results_table()
         atomic_write_parquet(self.results_file, table)
+        atomic_write_csv(self.path / "results.csv", table)
+        atomic_write_text(self.path / "README.txt", self.readme(table))
         for f in self.chunk_files():
             f.unlink(missing_ok=True)
         return self.results_file
+
+    def readme(self, table: pd.DataFrame) -> str:
+        """What the sweep directory holds, every column of the results, and how to re-run one row."""
+        exp = self.load_experiment()
+        model = exp.model_obj
+        factors = {f.path: f for f in exp.factors}
+        k = ("its replication" if exp.common_random_numbers else "point × 10,000 + replication")
+        lines = [f"govsim sweep of experiment '{exp.name}'" + (f": {exp.description}" if exp.description else ""),
+                 f"{exp.method} design, {exp.n_points:,} points × {exp.replications} replications = {exp.n_runs:,} "
+                 f"runs of model {exp.model}, experiment seed {exp.seed}.", "",
+                 "Files",
+                 "  experiment.yaml: the resolved experiment (itself a valid experiment file)",
+                 *(["  base_scenario.yaml: the base scenario, every parameter written out"] if exp.base_data else []),
+                 "  design.parquet: one row per point: factor values (and unit coordinates u:<path> of sampled designs)",
+                 "  results.parquet: one row per run: design factors and outcomes, row-aligned",
+                 "  results.csv: the same as results.parquet (UTF-8 with BOM, for spreadsheets)",
+                 "  manifest.json: fingerprint, seed, versions, sessions, every run's status",
+                 "  sensitivity/: indices, report and figures of `govsim sensitivity` (when run)", "",
+                 "Columns of results.parquet / results.csv",
+                 "  run: run id r (point r // replications, replication r % replications)",
+                 "  point: design point (row of design.parquet)",
+                 "  replication: replication index at the point",
+                 f"  seed: seed of the run: replication k of the experiment seed, k = {k}"]
+        for col in table.columns:
+            if col in factors:
+                f = factors[col]
+                lines.append(f"  {col}" + (f" [{f.unit}]" if f.unit else "") + f": factor ({f.describe()})")
+            elif col in model.outcomes:
+                lines.append(f"  {col}: outcome, {model.outcome_label(col)}")
+        lines += ["  status: done or failed", "  error: why a run failed (empty when done)",
+                  "  elapsed: seconds the run took", ""]
+        if exp.model == "govsim":
+            settings = " ".join(f"--set {p}={v}" for p, v in exp.settings.items())
+            lines += ["Re-run one row alone (identical outputs):",
+                      f"  govsim run base_scenario.yaml {settings + ' ' if settings else ''}--set <factor>=<value> ... "
+                      f"--seed {exp.seed} --replication K",
+                      f"  with K = {k} of the row.", ""]
+        return "\n".join(lines)
 
     def results_table(self) -> pd.DataFrame:
         """Runs joined with their points' factor values: experiments and outcomes row-aligned."""
@@ -324,6 +391,15 @@ class SweepDir:
         for c in RUN_COLUMNS:
             table[c] = table[c].astype(np.int64)
         return table
+
+
+def _chunk_order(path: Path) -> tuple[int, str]:
+    """Chunk files in the order they were written: by sequence number (then session)."""
+    parts = path.stem.split("-")
+    try:
+        return int(parts[1]), "-".join(parts[2:])
+    except (IndexError, ValueError):
+        return -1, path.stem
 
 
 def _what_changed(sd: SweepDir, exp: Experiment) -> str:

@@ -29,7 +29,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .evaluators import Backend, describe_error, lost_task_errors, make_backend, run_chunk
+from sim import paths
+
+from .evaluators import Backend, check_options, describe_error, lost_task_errors, make_backend, run_chunk
 from .space import plain_values
 from .spec import Experiment
 from .store import STATUS_DONE, STATUS_FAILED, STATUS_PENDING, RunStatus, SweepDir, now
@@ -67,7 +69,8 @@ class _Task:
 
 
 def default_out_dir(exp: Experiment) -> Path:
-    return Path("out") / "experiments" / exp.name
+    """Where a sweep goes without --out: always one directory below the experiments root, whatever its name."""
+    return paths.EXPERIMENTS_DIR / paths.dir_name(exp.name, "experiment")
 
 
 def run_sweep(exp: Experiment, out: str | Path | None = None, *, workers: int | None = None,
@@ -75,8 +78,17 @@ def run_sweep(exp: Experiment, out: str | Path | None = None, *, workers: int | 
               retry_failed: bool = False, chunk_size: int | None = None, progress: bool = True,
               console=None) -> SweepReport:
     """Run every run of ``exp`` not yet recorded in ``out``; return the counts."""
+    check_options(workers, cluster, chunk_size)
     exp.model_obj.preflight()
-    sd = SweepDir(out or default_out_dir(exp))
+    sd = SweepDir(paths.user_path(out) or default_out_dir(exp))
+    sd.check_usable()  # before the lock file is made: never write into a directory that is not a sweep
+    with sd.lock():
+        return _run_locked(exp, sd, workers=workers, cluster=cluster, backend=backend, fresh=fresh,
+                           retry_failed=retry_failed, chunk_size=chunk_size, progress=progress, console=console)
+
+
+def _run_locked(exp: Experiment, sd: SweepDir, *, workers, cluster, backend, fresh, retry_failed, chunk_size,
+                progress, console) -> SweepReport:
     design = sd.initialise(exp, fresh=fresh)
     status = sd.scan(exp.n_runs)
     sessions = list(sd.read_manifest().get("sessions", []))
