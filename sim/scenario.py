@@ -355,7 +355,7 @@ class Policies(Section):
     risk_precision: float = P(0.3, 0.01, 1.0, "share", "share of the risk model's flags that are problems on course to "
                               "escalate (the rest are false flags, which cost staff time too)", "A", typical=(0.1, 0.6))
     risk_horizon_days: float = P(14.0, 1.0, 120.0, "days", "how far ahead the risk model looks", "A", typical=(7, 30))
-    risk_flag_hours: float = P(2.0, 0.0, 40.0, "work-hours", "department work of visiting one flagged problem", "A",
+    risk_flag_hours: float = P(2.0, 0.0, 40.0, "work-hours", "grid-worker hours of visiting one flagged problem (taken from the next day's patrol)", "A",
                                typical=(1, 4))
     risk_mitigation: float = P(0.5, 0.0, 1.0, "fraction", "how much a visit lowers a flagged problem's hardship "
                                "(mediation, support for an elderly resident living alone)", "A", typical=(0.3, 0.8))

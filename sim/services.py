@@ -22,6 +22,7 @@ class GridTeams:
         self.community = batch_wide(layout.grid_community, n_runs, layout.n_communities)
         self.residents = np.tile(layout.grid_size, n_runs)
         self.levers = levers
+        self.visit_hours = np.zeros(self.per_run * n_runs)   # hours of visits booked today, taken from tomorrow's patrol
 
     def lever(self, path: str) -> np.ndarray:
         """The value of a per-community lever for each grid."""
@@ -31,13 +32,16 @@ class GridTeams:
     def workers(self) -> np.ndarray:
         return self.lever("staffing.grid_workers_per_grid")
 
-    def detection_hazard(self, households_per_hour: float, household_size: float, routing) -> np.ndarray:
+    def detection_hazard(self, households_per_hour: float, household_size: float, routing,
+                         taken: np.ndarray | float = 0.0) -> np.ndarray:
         """Per grid: daily hazard that a given unreported problem is found by the patrol.
 
-        Households visited = workers × hours × patrol share × households per hour; a visit notices the
+        Households visited = patrol hours × households per hour, where the patrol hours are workers ×
+        hours × patrol share less the hours `taken` by other visits (risk flags); a visit notices the
         problem with a chance that grows with training.
         """
         hours = self.workers * self.lever("staffing.grid_worker_hours") * self.lever("policies.patrol_intensity")
+        hours = np.maximum(hours - taken, 0.0)
         coverage = np.minimum(1.0, hours * households_per_hour / (self.residents / household_size))
         notice = np.clip(routing.discovery_base + routing.discovery_training_gain * self.lever("policies.training_level"),
                          0.0, 1.0)

@@ -21,17 +21,29 @@ class Patrol(Mechanism):
 
     def derive(self) -> None:
         teams, sc = self.model.grid_teams, self.model.params
-        self.hazard = teams.detection_hazard(sc.staffing.households_per_patrol_hour, sc.population.household_size, sc.routing)
+        self.hazard = self.hazard_today()
         self.settle = teams.settle_chance(sc.routing)
+
+    def hazard_today(self) -> np.ndarray:
+        """Per grid: today's detection hazard, with the hours grid workers spent yesterday on visits to
+        flagged problems (risk prediction) taken from their patrol."""
+        teams, sc = self.model.grid_teams, self.model.params
+        return teams.detection_hazard(sc.staffing.households_per_patrol_hour, sc.population.household_size, sc.routing,
+                                      taken=teams.visit_hours)
 
     def step(self, t: int) -> None:
         model = self.model
         cases = model.cases
+        teams = model.grid_teams
+        hazard = self.hazard
+        if teams.visit_hours.any():
+            hazard = self.hazard_today()
+            teams.visit_hours[:] = 0.0
         unknown = (cases.status <= Status.PENDING).nonzero()[0]   # SILENT or PENDING
         if unknown.size == 0:
             return
         grid = model.residents.grid[cases.res[unknown]]
-        cum = cases.disc_cum[unknown] + self.hazard[grid]
+        cum = cases.disc_cum[unknown] + hazard[grid]
         cases.disc_cum[unknown] = cum
         hit = cum >= cases.disc_clock[unknown]
         found = unknown[hit]

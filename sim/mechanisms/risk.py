@@ -6,9 +6,10 @@ problems of high severity (a dispute between neighbours, an elderly resident liv
 the communities on the platform every day. A problem whose grievance would pass its escalation
 threshold within `risk_horizon_days` is *on course to escalate*; the model flags such a problem with
 probability `risk_recall` (once, with the problem's own uniform), and for every true flag raises
-(1 − precision)/precision false flags on average (`risk_precision`). Every flag costs its department
-team `risk_flag_hours` of work; a true flag's visit lowers the problem's hardship by `risk_mitigation`
-and, if nobody had reported it, files it.
+(1 − precision)/precision false flags on average (`risk_precision`). Every flag is visited by the grid
+workers of the resident's grid (网格员走访; a false flag's visit falls on a grid of a true one that day):
+it takes `risk_flag_hours` from their next day's patrol. A true flag's visit lowers the problem's
+hardship by `risk_mitigation` and, if nobody had reported it, files it.
 """
 
 from __future__ import annotations
@@ -56,10 +57,10 @@ class RiskPrediction(Mechanism):
         if quiet.size:
             cases.channel[quiet] = Channel.EARLY_WARNING
             model.flow.file(quiet, t + 0.5, 1.0)
-        # each flag, true or false, costs a visit; false flags fall on the teams of the true ones' runs
-        teams = [cases.primary[flag]]
+        # each flag, true or false, costs a grid worker's visit; false flags fall on grids of the true ones
+        grids = [model.residents.grid[cases.res[flag]]]
         for r in np.flatnonzero(false_flags):
-            mine = cases.primary[flag[run == r]]
-            teams.append(mine[np.arange(false_flags[r]) % mine.size])
-        teams = np.concatenate(teams)
-        model.handling.occupy(teams, np.full(teams.size, pol.risk_flag_hours), t)
+            mine = grids[0][run == r]
+            grids.append(mine[np.arange(false_flags[r]) % mine.size])
+        grids = np.concatenate(grids)
+        model.grid_teams.visit_hours += np.bincount(grids, minlength=model.grid_teams.visit_hours.size) * pol.risk_flag_hours
