@@ -461,7 +461,7 @@ class Assessment(Section):
                                "A", typical=(0.0, 0.2))
     effort_speed_gain: float = P(0.20, 0.0, 1.0, "fraction",
                                  "extra work-hours handlers put in under full pressure on speed", "A", typical=(0.0, 0.4))
-    gaming_propensity: float = P(1.0, 0.0, 1.0, "probability",
+    gaming_propensity: float = P(0.9, 0.0, 1.0, "probability",
                                  "chance a case closed without a real fix is gamed under full pressure when gaming goes "
                                  "unpunished (reported resolved, withdrawal persuaded, reclassified as a consultation; "
                                  "a leading or selective callback)", "A", typical=(0.3, 1.0))
@@ -566,7 +566,7 @@ class PlatformLife(Section):
     maintenance_year_per_department: float = P(60_000.0, 0.0, 1e8, "yuan per year",
                                                "full maintenance and data upkeep per joined department", "A",
                                                typical=(20_000, 150_000))
-    usage_decay: float = P(0.01, 0.0, 1.0, "per day", "daily loss of use without maintenance (staff drift back to old "
+    usage_decay: float = P(0.005, 0.0, 1.0, "per day", "daily loss of use without maintenance (staff drift back to old "
                            "habits, features break)", "A", typical=(0.002, 0.03))
     quality_decay: float = P(0.005, 0.0, 1.0, "per day", "daily loss of data quality without upkeep (stale records)", "A",
                              typical=(0.001, 0.02))
