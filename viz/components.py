@@ -36,7 +36,7 @@ COLOUR_BY = ("backlog", "satisfaction", "trust")
 ALL_COMMUNITIES = "all communities"
 # Indicators shown as numbers beside the day counter (name in sim.metrics.METRICS).
 TODAY_METRICS = ("satisfaction", "trust", "backlog", "within_deadline", "resolution_rate",
-                 "gap_satisfaction_60plus", "total_cost", "incidents")
+                 "reported_resolution_rate", "gap_satisfaction_60plus", "total_cost", "incidents")
 
 
 @dataclass
@@ -467,8 +467,14 @@ def SatisfactionByAgeChart(model: VizModel):
     _chart(model, figures.satisfaction_age_figure, "age")
 
 
+@solara.component
+def ReportedVsTrueChart(model: VizModel):
+    use_tick()
+    _chart(model, figures.reported_true_figure, "assessment")
+
+
 MAIN_COMPONENTS = (CommunityPanel, InspectorPanel, FourEChart, DepartmentBacklogChart, EscalationsChart,
-                   SatisfactionByAgeChart)
+                   SatisfactionByAgeChart, ReportedVsTrueChart)
 
 
 # ==================================================================================================

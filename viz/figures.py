@@ -336,3 +336,22 @@ def satisfaction_age_figure(frame: pd.DataFrame, twin: pd.DataFrame | None, mark
     _xlim(ax, frame, marks)
     _layout(fig, twin)
     return fig
+
+
+def reported_true_figure(frame: pd.DataFrame, twin: pd.DataFrame | None, marks) -> Figure:
+    """Assessment (考核): the reported resolution and satisfaction rates beside the true rates of the
+    same closures (cumulative so far)."""
+    fig = Figure(figsize=CHART_SIZE, dpi=DPI)
+    ax = fig.add_subplot()
+    _series(ax, frame, twin, "reported_resolution_rate", "#d62728", "resolution, reported")
+    _series(ax, frame, twin, "true_resolution_rate", "#ff9896", "resolution, true")
+    _series(ax, frame, twin, "reported_satisfaction_rate", "#1f77b4", "satisfaction, reported")
+    _series(ax, frame, twin, "true_satisfaction_rate", "#aec7e8", "satisfaction, true")
+    _style(ax, "Assessment: reported indicators and true outcomes (closures so far)", "rate (0–1)")
+    _min_span(ax, 0.1)
+    ax.set_xlabel("day", fontsize=7.5)
+    ax.legend(fontsize=6.5, frameon=False, loc="lower right", ncol=2)
+    _marks(ax, marks, with_labels=True)
+    _xlim(ax, frame, marks)
+    _layout(fig, twin)
+    return fig

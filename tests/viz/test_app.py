@@ -160,10 +160,10 @@ def test_page_builds_and_step_advances_the_day(page, govsim_scenarios):
     click(rc, "Step")
     click(rc, "Step")
     assert models[0].day == 2 and day_text(rc) == "Day 2"
-    # the main panel holds the community drawing (network: small community) and the four charts
+    # the main panel holds the community drawing (network: small community) and the five charts
     assert len(rc.find(ClickableImage).widgets) == 1
     charts = [w for w in rc.find(ipywidgets.Image).widgets if "govsim-chart" in " ".join(w._dom_classes)]
-    assert len(charts) == 4 and all(len(w.value) > 1000 for w in charts)
+    assert len(charts) == 5 and all(len(w.value) > 1000 for w in charts)
 
 
 def test_slider_change_reaches_the_model_and_is_logged(fast_page, govsim_scenarios):

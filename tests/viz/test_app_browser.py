@@ -63,12 +63,12 @@ def test_small_community_network_levers_and_counterfactual(tmp_path, solara_serv
     page.wait_for_function(
         """() => document.querySelectorAll('main img.govsim-clickable-image').length === 1
                  && Array.from(document.querySelectorAll('main img')).filter(
-                        el => el.complete && el.naturalWidth > 0).length >= 5""",
+                        el => el.complete && el.naturalWidth > 0).length >= 6""",
         timeout=UI_TIMEOUT_MS)
     drawing = _graphics(page, "main img.govsim-clickable-image")
     charts = _graphics(page, "main img.govsim-chart")
     assert len(drawing) == 1, f"the community drawing is missing: {drawing}"
-    assert len(charts) == 4, f"expected the four charts in the main panel, got {charts}"
+    assert len(charts) == 5, f"expected the five charts in the main panel, got {charts}"
 
     # stepping advances the day counter
     for day in (1, 2, 3):
@@ -113,7 +113,7 @@ def test_small_community_network_levers_and_counterfactual(tmp_path, solara_serv
     shot = tmp_path / "govsim_small_network.png"
     page.screenshot(path=str(shot))
     print(f"\nscreenshot: {shot}")
-    assert len(_graphics(page, "main img.govsim-chart")) == 4, "charts disappeared after stepping"
+    assert len(_graphics(page, "main img.govsim-chart")) == 5, "charts disappeared after stepping"
     browser_log.assert_clean(ignore=BENIGN_CONSOLE_ERRORS)
 
 
@@ -130,7 +130,7 @@ def test_large_community_grid_map_stays_responsive(tmp_path, solara_server, brow
     assert tiles.count() == 20
     assert page.locator("main img.govsim-clickable-image").count() == 0   # no network at 12,000
     page.wait_for_function(
-        "() => document.querySelectorAll('main img.govsim-chart').length === 4", timeout=UI_TIMEOUT_MS)
+        "() => document.querySelectorAll('main img.govsim-chart').length === 5", timeout=UI_TIMEOUT_MS)
 
     seconds = [_step(page, day) for day in (1, 2)]
     # a step (model day + redraw of the map and four charts) must feel interactive
