@@ -433,10 +433,11 @@ def _gamed_share(m):
     return ratio(m.ledger.total("gamed"), m.ledger.closures[:, 0])
 
 
-@metric("gaming_found_share", "Gaming found out", "造假被查出比例", "share", "比例", "higher", "Effectiveness",
-        "share of gamed closures found out by an audit or a linked repeat call", practical=0.05)
+@metric("gaming_found_share", "Gaming found out", "查出的数据造假比例", "share of closures", "占办结比例", "neither",
+        "Effectiveness", "share of closures of known cases found out as gamed, by an audit or a linked repeat call "
+        "(of the gamed ones: divide by gamed_share)", practical=0.01)
 def _gaming_found_share(m):
-    return ratio(m.ledger.total("gaming_found"), m.ledger.total("gamed"))
+    return ratio(m.ledger.total("gaming_found"), m.ledger.closures[:, 0])
 
 
 @metric("reopened_share", "Re-opened cases", "重复诉求（重新启动）比例", "share", "比例", "lower", "Effectiveness",

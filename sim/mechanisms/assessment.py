@@ -57,16 +57,6 @@ class Assessment(Mechanism):
         self.p_game = a.gaming_propensity * incentive[0] * max(0.0, 1 - a.penalty * self.p_found)
         self.p_lead = a.gaming_propensity * incentive[1] * max(0.0, 1 - a.penalty * a.audit_rate)
 
-    def uniforms(self, runs: np.ndarray, k: int) -> np.ndarray:
-        """`k` uniforms per entry of `runs`, each run's from its own stream, in order."""
-        out = np.empty((runs.size, k))
-        for r, rng in enumerate(self.rngs):
-            mine = runs == r
-            n = int(np.count_nonzero(mine))
-            if n:
-                out[mine] = rng.random((n, k))
-        return out
-
     def step(self, t: int) -> None:
         model = self.model
         cases, ledger = model.cases, model.ledger
@@ -77,7 +67,7 @@ class Assessment(Mechanism):
         if rows.size == 0:
             return
         run = cases.run[rows]
-        u = self.uniforms(run, 10)
+        u = self.per_run(run, lambda g, k: g.random((k, 10)), width=10)
         resolved = cases.status[rows] == Status.RESOLVED
         unfixed = cases.status[rows] == Status.UNRESOLVED      # closed without a fix (escalations cannot be hidden)
         gamed = unfixed & (u[:, U_GAME] < self.p_game)
