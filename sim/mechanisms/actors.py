@@ -6,7 +6,8 @@ take part beside the departments, and residents report for their neighbours.
   handles some categories (a property company: housing and property, city environment and utilities in
   commodity-housing estates; volunteers: welfare; social organisations: disputes and welfare), in the
   communities of the kinds it reaches, with its own capacity (cases a day per 10,000 residents
-  reached; unused capacity carries over for one day), quality (the chance of a real fix), time to
+  reached; unused capacity carries over for one day, and an actor with less than a case a day saves
+  up to one whole case), quality (the chance of a real fix), time to
   handle a case (exponential, mean `service_days`) and price per case. A case goes to the first kind
   in the list that can take it and has capacity left in its community that day; the others go to the
   departments (routing). A real fix of a shared cause fixes the cause, as a department's does.
