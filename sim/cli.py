@@ -33,7 +33,7 @@ from rich.markup import escape
 from rich.table import Table
 
 import sim
-from sim.scenario import (SCENARIO_DIR, RunSettings, Scenario, ScenarioError, check_path, closest_path,
+from sim.scenario import (SCENARIO_DIR, RunSettings, Scenario, ScenarioError, check_path, closest_path, section_title_zh,
                           load_scenario, param_table, parse_overrides, shipped_scenarios, with_changes)
 
 if TYPE_CHECKING:
@@ -181,8 +181,20 @@ def _interval(lo: float, hi: float, signed: bool = False) -> str:
     return f"{format_number(lo, signed)} to {format_number(hi, signed)}"
 
 
-def _indicator(label: str, unit: str, better: str) -> str:
-    return f"{ARROWS.get(better) or ' '} {escape(label)} [dim]({escape(unit)})[/dim]"
+def _plus_minus(value: float, lo: float, hi: float) -> str:
+    """A signed value and its symmetric interval as `+1.2 ± 0.3` (compact, for narrow terminals)."""
+    from sim.output import format_number
+    if lo != lo or hi != hi:  # NaN: one replication
+        return format_number(value, signed=True)
+    return f"{format_number(value, signed=True)} ± {format_number((hi - lo) / 2)}"
+
+
+def _indicator(row) -> str:
+    """A metric's arrow, its short label (declared with the metric, to fit 80 columns) and unit."""
+    from sim.metrics import METRIC_BY_NAME
+    m = METRIC_BY_NAME.get(row.metric)
+    label = m.label_short if m is not None else row.label
+    return f"{ARROWS.get(row.better) or ' '} {escape(label)} [dim]({escape(row.unit)})[/dim]"
 
 
 def e_table(summary_table: pd.DataFrame, title: str) -> Table:
@@ -190,7 +202,9 @@ def e_table(summary_table: pd.DataFrame, title: str) -> Table:
     E, with the mean and 95% interval over replications."""
     from sim.metrics import E_ORDER
     from sim.output import format_number
-    table = Table(title=title, title_justify="left", caption=DIRECTION_NOTE, caption_justify="left")
+    # A light box without edge padding (as `compare`): every indicator fits one line of 80 columns.
+    table = Table(title=title, title_justify="left", caption=DIRECTION_NOTE, caption_justify="left",
+                  box=box.SIMPLE_HEAD, pad_edge=False)
     table.add_column("Indicator (unit)", min_width=28)
     table.add_column("Mean", justify="right", no_wrap=True)
     table.add_column("95% interval", justify="right", no_wrap=True)
@@ -200,7 +214,7 @@ def e_table(summary_table: pd.DataFrame, title: str) -> Table:
             continue
         table.add_row(f"[bold]{e}[/bold]")
         for r in rows.itertuples():
-            table.add_row(_indicator(r.label, r.unit, r.better), format_number(r.mean), _interval(r.ci_low, r.ci_high))
+            table.add_row(_indicator(r), format_number(r.mean), _interval(r.ci_low, r.ci_high))
         table.add_section()
     return table
 
@@ -213,13 +227,17 @@ def difference_table(comp: pd.DataFrame, scenario: str, base: str, *, values: bo
     part = comp[comp["scenario"] == scenario]
     n = int(part["replications"].iloc[0]) if len(part) else 0
     table = Table(title=f"{escape(scenario)} vs {escape(base)}: paired difference over {n} replications (same seeds)",
-                  title_justify="left", caption=DIRECTION_NOTE, caption_justify="left", box=box.SIMPLE_HEAD)
+                  title_justify="left", caption=DIRECTION_NOTE, caption_justify="left", box=box.SIMPLE_HEAD,
+                  pad_edge=values)   # narrow terminal: no edge padding, so labels do not wrap
     table.add_column("Indicator (unit)", min_width=28)
     if values:
         table.add_column(escape(base), justify="right", no_wrap=True)
         table.add_column(escape(scenario), justify="right", no_wrap=True)
-    table.add_column("Difference", justify="right", no_wrap=True)
-    table.add_column("95% interval", justify="right")
+    if values:
+        table.add_column("Difference", justify="right", no_wrap=True)
+        table.add_column("95% interval", justify="right")
+    else:   # narrow terminal: the (symmetric, t-based) interval as ± its half-width, beside the difference
+        table.add_column("Difference ± 95%", justify="right", no_wrap=True)
     table.add_column("Verdict", justify="center", no_wrap=True)
     for e in E_ORDER:
         rows = part[part["E"] == e]
@@ -230,8 +248,11 @@ def difference_table(comp: pd.DataFrame, scenario: str, base: str, *, values: bo
             style = VERDICT_STYLE.get(r.verdict, "") if r.better != "neither" else ""
             verdict = f"[{style}]{r.verdict}[/{style}]" if style else ("" if r.better == "neither" else r.verdict)
             means = (format_number(r.base), format_number(r.value)) if values else ()
-            table.add_row(_indicator(r.label, r.unit, r.better), *means, format_number(r.difference, signed=True),
-                          _interval(r.ci_low, r.ci_high, signed=True), verdict)
+            if values:
+                cells = (format_number(r.difference, signed=True), _interval(r.ci_low, r.ci_high, signed=True))
+            else:
+                cells = (_plus_minus(r.difference, r.ci_low, r.ci_high),)
+            table.add_row(_indicator(r), *means, *cells, verdict)
         table.add_section()
     return table
 
@@ -373,7 +394,8 @@ class Format(str, Enum):
     markdown = "markdown"
 
 
-PARAM_COLUMNS = ("path", "type", "default", "lower", "upper", "unit", "description", "source", "typical_low", "typical_high")
+PARAM_COLUMNS = ("path", "label_zh", "type", "default", "lower", "upper", "unit", "description", "source", "typical_low",
+                 "typical_high")
 
 
 def _value(v: Any) -> str:
@@ -396,7 +418,7 @@ def parameter_rows(section: str | None = None) -> list[dict[str, str]]:
             raise CliInputError(f"--section: unknown section '{section}'" + (f"; did you mean '{hint}'?" if hint else "")
                                 + f" (allowed: {', '.join(sections)})")
         infos = [p for p in infos if p.path.split(".")[0] == section]
-    return [{"path": p.path, "type": p.kind, "default": _value(p.default), "lower": _value(p.lower),
+    return [{"path": p.path, "label_zh": p.zh, "type": p.kind, "default": _value(p.default), "lower": _value(p.lower),
              "upper": _value(p.upper), "unit": p.unit, "description": p.description, "source": p.source,
              "typical_low": _value(p.typical[0]) if p.typical else "",
              "typical_high": _value(p.typical[1]) if p.typical else ""} for p in infos]
@@ -416,12 +438,14 @@ def params(
         writer.writeheader()
         writer.writerows(rows)
     elif format is Format.markdown:
-        cols = ("path", "default", "bounds", "unit", "description", "source")
+        cols = ("path", "中文", "default", "bounds", "unit", "description", "source")
         typer.echo("| " + " | ".join(cols) + " |")
         typer.echo("|" + "---|" * len(cols))
         for r in rows:
-            cells = (f"`{r['path']}`", r["default"], _bounds(r), r["unit"], r["description"], r["source"])
+            cells = (f"`{r['path']}`", r["label_zh"], r["default"], _bounds(r), r["unit"], r["description"], r["source"])
             typer.echo("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+    elif _stdout().width < 120:   # a terminal too narrow for seven columns
+        _parameter_list(rows, section)
     else:
         table = Table(title=f"Parameters{f' — {escape(section)}' if section else ''} "
                             "(set them in a scenario file or with --set path=value)", title_justify="left",
@@ -433,10 +457,37 @@ def params(
         table.add_column("Unit", style="dim", max_width=18)
         table.add_column("Description", ratio=3)
         table.add_column("Source", style="dim", ratio=2)
+        shown = None
         for r in rows:
-            table.add_row(escape(r["path"]), escape(r["default"]), escape(_bounds(r)), escape(r["unit"]),
+            top = r["path"].split(".")[0]
+            if top != shown:   # a heading row per section, in both languages
+                shown = top
+                table.add_row(f"[bold]{escape(top)} {escape(section_title_zh(top))}[/bold]", end_section=False)
+            table.add_row(escape(r["path"]) + f"\n[dim]{escape(r['label_zh'])}[/dim]", escape(r["default"]), escape(_bounds(r)), escape(r["unit"]),
                           escape(r["description"]), escape(r["source"]))
         _stdout().print(table)
+
+
+def _parameter_list(rows: list[dict[str, str]], section: str | None) -> None:
+    """`govsim params` on a terminal too narrow for the table: one block per parameter, wrapped."""
+    from rich.padding import Padding
+    con = _stdout()
+    con.print(f"Parameters{f' — {escape(section)}' if section else ''} "
+              "(set them in a scenario file or with --set path=value)")
+    shown = None
+    for r in rows:
+        top = r["path"].split(".")[0]
+        if top != shown:
+            shown = top
+            con.print(f"\n[bold]{escape(top)} {escape(section_title_zh(top))}[/bold]")
+        facts = "; ".join(x for x in (_bounds(r), r["unit"]) if x)
+        con.print(Padding(f"[bold]{escape(r['path'])}[/bold]  {escape(r['label_zh'])}", (0, 0, 0, 2)))
+        con.print(Padding(f"= {escape(r['default'] or '(none)')}" + (f"  [dim]({escape(facts)})[/dim]" if facts else ""),
+                          (0, 0, 0, 6)))
+        con.print(Padding(escape(r["description"]), (0, 0, 0, 6)))
+        if r["source"]:
+            con.print(Padding(f"[dim]source: {escape(r['source'])}[/dim]", (0, 0, 0, 6)))
+    con.print("\nSource A: a modelling assumption with no published figure (see docs/ODD.md)")
 
 
 def _bounds(row: dict[str, str]) -> str:

@@ -39,15 +39,21 @@ class Metric:
     practical: float
     practical_kind: Literal["absolute", "relative"]
     compute: Callable[["GovernanceModel"], np.ndarray] = field(repr=False, compare=False)
+    short: str = ""   # a shorter English label for 80-column tables, where `label` is too long
+
+    @property
+    def label_short(self) -> str:
+        """The label for a terminal table: `short` if declared, else `label` (with the unit ≤ 42 characters)."""
+        return self.short or self.label
 
 
 _declared: list[Metric] = []
 
 
-def metric(name, label, label_zh, unit, unit_zh, better, e, description="", *, practical, kind="absolute"):
+def metric(name, label, label_zh, unit, unit_zh, better, e, description="", *, practical, kind="absolute", short=""):
     """Declare the decorated function as the metric `name` (declaration and computation in one place)."""
     def register(fn):
-        _declared.append(Metric(name, label, label_zh, unit, unit_zh, better, e, description, practical, kind, fn))
+        _declared.append(Metric(name, label, label_zh, unit, unit_zh, better, e, description, practical, kind, fn, short))
         return fn
     return register
 
@@ -176,7 +182,7 @@ def _p90_days(m):
 
 @metric("median_days_reported", "Median time to resolution, from filing", "解决用时中位数（自立案）", "days", "天",
         "lower", "Efficiency", "from filing at the centre to resolution, among known cases (administration's view)",
-        practical=0.5)
+        short="Median time to resolve, from filing", practical=0.5)
 def _median_days_reported(m):
     return _quantile(m, 0.5, from_filing=True)
 
@@ -194,7 +200,7 @@ def _within_deadline(m):
 
 
 @metric("multi_dept_days", "Time to resolve multi-department problems", "跨部门问题解决用时", "days", "天", "lower",
-        "Efficiency", "mean days from arising to resolution of problems needing more than one department", practical=0.5)
+        "Efficiency", "mean days from arising to resolution of problems needing more than one department", short="Time to resolve, multi-department", practical=0.5)
 def _multi_dept_days(m):
     return ratio(m.ledger.multi_days[:, 0], m.ledger.multi_days[:, 1])
 
@@ -297,7 +303,7 @@ def _gap_days_60plus(m):
 
 
 @metric("gap_days_60plus_signed", "Resolution-time gap, 60+ minus others (signed)", "60岁以上减其他居民解决用时",
-        "days", "天", "neither", "Equity", "positive: residents aged 60+ wait longer", practical=0.5)
+        "days", "天", "neither", "Equity", "positive: residents aged 60+ wait longer", short="Signed time gap, 60+ minus others", practical=0.5)
 def _gap_days_60plus_signed(m):
     d = _by_age(m, "days")
     return d[:, OLD] - d[:, UNDER60]
@@ -311,7 +317,7 @@ def _gap_satisfaction_60plus(m):
 
 
 @metric("gap_satisfaction_60plus_signed", "Satisfaction gap, others minus 60+ (signed)", "其他居民减60岁以上满意度",
-        "0–1", "0–1", "neither", "Equity", "positive: residents aged 60+ are less satisfied", practical=0.01)
+        "0–1", "0–1", "neither", "Equity", "positive: residents aged 60+ are less satisfied", short="Signed sat. gap, others minus 60+", practical=0.01)
 def _gap_satisfaction_60plus_signed(m):
     s = _by_age(m, "satisfaction")
     return s[:, UNDER60] - s[:, OLD]
@@ -325,7 +331,7 @@ def _silent_share_60plus(m):
 
 
 @metric("gini_grid_days", "Gini of time to resolution across grids", "网格间解决用时基尼系数", "0–1", "0–1", "lower",
-        "Equity", "of each grid's mean days from need to resolution", practical=0.01)
+        "Equity", "of each grid's mean days from need to resolution", short="Gini of resolution time across grids", practical=0.01)
 def _gini_grid_days(m):
     return _gini_of(m, "days")
 
@@ -349,31 +355,31 @@ def _maxmin_grid_days(m):
 
 
 @metric("maxmin_grid_resolution", "Best grid ÷ worst grid, resolution", "网格间解决率最高与最低之比", "ratio", "倍",
-        "lower", "Equity", practical=0.05, kind="relative")
+        "lower", "Equity", short="Best ÷ worst grid, resolution", practical=0.05, kind="relative")
 def _maxmin_grid_resolution(m):
     return np.array([max_min(v) for v in _grid_values(m, "resolution")])
 
 
 @metric("maxmin_grid_satisfaction", "Best grid ÷ worst grid, satisfaction", "网格间满意度最高与最低之比", "ratio", "倍",
-        "lower", "Equity", practical=0.05, kind="relative")
+        "lower", "Equity", short="Best ÷ worst grid, satisfaction", practical=0.05, kind="relative")
 def _maxmin_grid_satisfaction(m):
     return np.array([max_min(v) for v in _grid_values(m, "satisfaction")])
 
 
 @metric("gini_community_days", "Gini of time to resolution across communities", "社区间解决用时基尼系数", "0–1", "0–1",
-        "lower", "Equity", practical=0.01)
+        "lower", "Equity", short="Gini of resolution time, communities", practical=0.01)
 def _gini_community_days(m):
     return _gini_of(m, "days", "community")
 
 
 @metric("gini_community_resolution", "Gini of resolution across communities", "社区间解决率基尼系数", "0–1", "0–1",
-        "lower", "Equity", practical=0.01)
+        "lower", "Equity", short="Gini of resolution, communities", practical=0.01)
 def _gini_community_resolution(m):
     return _gini_of(m, "resolution", "community")
 
 
 @metric("gini_community_satisfaction", "Gini of satisfaction across communities", "社区间满意度基尼系数", "0–1",
-        "0–1", "lower", "Equity", practical=0.01)
+        "0–1", "lower", "Equity", short="Gini of satisfaction, communities", practical=0.01)
 def _gini_community_satisfaction(m):
     return _gini_of(m, "satisfaction", "community")
 
@@ -399,7 +405,7 @@ def _true_resolution_rate(m):
 
 @metric("gap_resolution_reported", "Resolution rate, reported minus true", "解决率上报与实际之差", "share", "比例",
         "lower", "Effectiveness", "how far the reported resolution rate runs ahead of the true one (0 without gaming)",
-        practical=0.02)
+        short="Resolution, reported − true", practical=0.02)
 def _gap_resolution_reported(m):
     return _reported_resolution_rate(m) - _true_resolution_rate(m)
 
@@ -413,7 +419,7 @@ def _reported_satisfaction_rate(m):
 
 
 @metric("true_satisfaction_rate", "Satisfaction of those called back, true", "回访满意度（实际）", "0–1", "0–1",
-        "higher", "Effectiveness", "mean true satisfaction of the residents called back after a closure", practical=0.02)
+        "higher", "Effectiveness", "mean true satisfaction of the residents called back after a closure", short="Callback satisfaction, true", practical=0.02)
 def _true_satisfaction_rate(m):
     c = m.ledger.callbacks
     return ratio(c[:, 1], c[:, 0])
@@ -421,7 +427,7 @@ def _true_satisfaction_rate(m):
 
 @metric("gap_satisfaction_reported", "Satisfaction rate, reported minus true", "满意率上报与实际之差", "0–1", "0–1",
         "lower", "Effectiveness", "how far the reported satisfaction rate runs ahead of the true one (0 without gaming)",
-        practical=0.02)
+        short="Satisfaction, reported − true", practical=0.02)
 def _gap_satisfaction_reported(m):
     return _reported_satisfaction_rate(m) - _true_satisfaction_rate(m)
 
@@ -462,9 +468,9 @@ def _actor_share(m):
     return ratio(m.ledger.total("actor_cases"), m.ledger.total("filed"))
 
 
-@metric("reported_for_others", "Problems reported for residents", "代为反映的问题", "per 10k residents per year",
+@metric("reported_for_others", "Problems reported for residents", "代为反映的问题", "per 10k per year",
         "每万人每年", "higher", "Effectiveness",
-        "unreported problems reported for residents by volunteers (60+) or neighbours", practical=0.10, kind="relative")
+        "unreported problems reported for residents by volunteers (60+) or neighbours", short="Reported for others", practical=0.10, kind="relative")
 def _reported_for_others(m):
     L = m.ledger
     return (L.total("volunteer_reports") + L.total("participation_reports")) / m.residents.per_run * 10_000 / years(m)
@@ -485,20 +491,21 @@ def _by_channel(m, column: str) -> np.ndarray:
 
 
 @metric("gap_days_phone_app", "Resolution-time gap, phone vs app reporters", "电话与APP反映者解决用时差距", "days", "天",
-        "lower", "Equity", "|mean days from need to resolution of problems reported by hotline − by app|", practical=0.25)
+        "lower", "Equity", "|mean days from need to resolution of problems reported by hotline − by app|", short="Time gap, phone vs app", practical=0.25)
 def _gap_days_phone_app(m):
     return np.abs(_gap_days_phone_app_signed(m))
 
 
 @metric("gap_days_phone_app_signed", "Resolution-time gap, phone minus app (signed)", "电话减APP反映者解决用时", "days",
-        "天", "neither", "Equity", "positive: hotline reporters wait longer", practical=0.25)
+        "天", "neither", "Equity", "positive: hotline reporters wait longer", short="Signed time gap, phone minus app",
+        practical=0.25)
 def _gap_days_phone_app_signed(m):
     d = _by_channel(m, "days")
     return d[:, 0] - d[:, 1]
 
 
 @metric("gap_resolution_app_phone", "Resolution gap, app vs phone reporters", "APP与电话反映者解决率差距", "share",
-        "比例", "lower", "Equity", "|resolved share of problems reported by app − by hotline|", practical=0.01)
+        "比例", "lower", "Equity", "|resolved share of problems reported by app − by hotline|", short="Resolution gap, app vs phone", practical=0.01)
 def _gap_resolution_app_phone(m):
     r = _by_channel(m, "resolution")
     return np.abs(r[:, 1] - r[:, 0])
@@ -577,10 +584,7 @@ def _finished_today(k):
 
 
 def _mean_of(group):
-    def read(m):
-        res = m.residents
-        return res.run_mean(res.satisfaction, m.age_groups[group])
-    return read
+    return lambda m: m.satisfaction_by_age[:, group]
 
 
 SERIES: tuple[Series, ...] = (

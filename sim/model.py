@@ -111,10 +111,6 @@ class GovernanceModel(mesa.Model):
         self.layout = Layout.from_scenario(scenario)
         self.residents = Residents(scenario, self.layout, [s["population"] for s in self.streams],
                                    [s["network"] for s in self.streams])
-        # residents under 60 and aged 60+, per run (for the series by age group)
-        old = self.residents.old.reshape(R, -1)
-        self.age_groups = tuple([(g == grp).nonzero()[0] + r * self.layout.n_residents for r, g in enumerate(old)]
-                                for grp in (False, True))
         self.levers = Levers(scenario, R, self.residents.community)
         self.departments = Departments(list(scenario.staffing.departments), R, self.layout)
         self.grid_teams = GridTeams(self.layout, R, self.levers)
@@ -238,6 +234,7 @@ class GovernanceModel(mesa.Model):
         if t >= self.series.shape[0]:   # run past the planned days (interactive view): grow the records
             self.series = np.concatenate([self.series, np.zeros_like(self.series)])
             self.queue_series = np.concatenate([self.queue_series, np.zeros_like(self.queue_series)])
+        self.satisfaction_by_age = self.residents.age_means(self.residents.satisfaction)   # read by SERIES
         for k, s in enumerate(SERIES):
             self.series[t, :, k] = s.read(self)
         self.queue_series[t] = self.queue_lengths().reshape(self.n_runs, -1, self.departments.per_subdistrict).sum(axis=1)

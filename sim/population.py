@@ -148,6 +148,9 @@ class Residents:
             cols["trust"].append(np.clip(rng.normal(profile["initial_trust"], r.trust_spread, N), 0.0, 1.0))
         for k, parts in cols.items():
             setattr(self, k, np.concatenate(parts))
+        old = self.old.reshape(R, N)
+        self.old_rows = [np.flatnonzero(o) + r * N for r, o in enumerate(old)]   # residents aged 60+, per run
+        self.n_old = old.sum(axis=1)
         self.satisfaction = np.full(self.n, r.initial_satisfaction)
         self.served = np.zeros(self.n, dtype=bool)
         blocks = [small_world(layout, sc.network, rng) for rng in network_rngs]
@@ -156,12 +159,18 @@ class Residents:
         self.degree = np.diff(self.adjacency.indptr)
 
     # --- per run ---------------------------------------------------------------------------------
-    def run_mean(self, values: np.ndarray, rows: list[np.ndarray] | None = None) -> np.ndarray:
-        """Mean of a resident column per run: over all residents, or over `rows[r]` (sorted residents
-        of run r; NaN if none). Each run's mean is computed alone, so it is the same in any batch."""
-        if rows is None:
-            return values.reshape(self.n_runs, self.per_run).mean(axis=1)
-        return np.array([values.take(ix).mean() if ix.size else np.nan for ix in rows])
+    def run_mean(self, values: np.ndarray) -> np.ndarray:
+        """Mean of a resident column per run (each run computed alone: the same in any batch)."""
+        return values.reshape(self.n_runs, self.per_run).mean(axis=1)
+
+    def age_means(self, values: np.ndarray) -> np.ndarray:
+        """Mean of a resident column per run (rows) and age group (columns: under 60, 60+). The 60+
+        sum is gathered and the under-60 sum is the run's total less it (1.2 passes over the column
+        instead of 2); each run is computed alone, so it is the same in any batch."""
+        total = values.reshape(self.n_runs, self.per_run).sum(axis=1)
+        old = np.array([values.take(ix).sum() for ix in self.old_rows])
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.stack([(total - old) / (self.per_run - self.n_old), old / self.n_old], axis=1)
 
     # --- reporting ---------------------------------------------------------------------------------
     def willing_to_report(self, idx: np.ndarray, u: np.ndarray, propensity: float, trust_slope: float) -> np.ndarray:
@@ -261,24 +270,46 @@ class Residents:
 
 def small_world(layout: Layout, net, rng: np.random.Generator) -> sp.csr_matrix:
     """One run's social network: a Watts–Strogatz small world within each grid (vectorised), with a
-    share of ties rewired to residents anywhere in the run."""
+    share of ties rewired to residents anywhere in the run.
+
+    The ties are made symmetric and deduplicated by sorting one int64 key per directed tie (row × n +
+    column) rather than by adding the matrix to its transpose: the same network with a third of the
+    peak memory, which bounds the size of city that fits on one machine (benchmarks: peak RSS)."""
     n = layout.n_residents
+    idx = np.int32 if n < 2**31 - 1 else np.int64
     grid = layout.grid_of
-    size = layout.grid_size[grid]
-    start = starts(layout.grid_size)[grid]
+    size = layout.grid_size[grid].astype(idx)
+    start = starts(layout.grid_size)[grid].astype(idx)
     half = np.minimum(net.neighbours // 2, np.maximum(1, (size - 1) // 2))
-    i = np.repeat(np.arange(n, dtype=np.int64), half)
-    off = np.arange(i.size) - np.repeat(starts(half), half) + 1
+    i = np.repeat(np.arange(n, dtype=idx), half)
+    off = (np.arange(i.size, dtype=idx) - np.repeat(starts(half).astype(idx), half) + 1)
     s, z = start[i], size[i]
+    del start, size, half
     j = s + (i - s + off) % z
+    del off
     rewire = rng.random(i.size) < net.rewire
     j[rewire] = s[rewire] + rng.integers(0, z[rewire])
+    del s, z, rewire
     cross = rng.random(i.size) < net.cross_grid_share
     j[cross] = rng.integers(0, n, cross.sum())
+    del cross
     keep = i != j
     i, j = i[keep], j[keep]
-    a = sp.coo_matrix((np.ones(i.size, dtype=np.int8), (i, j)), shape=(n, n)).tocsr()
-    return ((a + a.T) > 0).astype(np.int8).tocsr()
+    del keep
+    key = np.concatenate([i.astype(np.int64) * n + j, j.astype(np.int64) * n + i])
+    del i, j
+    key.sort()                                 # by row, then column (np.unique is 80× slower here)
+    first = np.empty(key.size, dtype=bool)
+    first[:1] = True
+    np.not_equal(key[1:], key[:-1], out=first[1:])
+    key = key[first]                           # duplicates gone
+    del first
+    rows = (key // n).astype(idx)
+    cols = (key % n).astype(idx)
+    del key
+    indptr = np.concatenate([[0], np.cumsum(np.bincount(rows, minlength=n))]).astype(idx)
+    del rows
+    return sp.csr_matrix((np.ones(cols.size, dtype=np.int8), cols, indptr), shape=(n, n))
 
 
 __all__ = ["Layout", "Residents", "small_world", "logistic", "batch_wide", "starts"]

@@ -17,25 +17,38 @@ import copy
 import difflib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-SCENARIO_DIR = Path(__file__).resolve().parent.parent / "scenarios"
+def _shipped_dir(name: str) -> Path:
+    """A folder of shipped files: the source checkout's (scenarios/, experiments/ beside sim/), or
+    the installed wheel's copy (the package govsim_data.<name>)."""
+    checkout = Path(__file__).resolve().parent.parent / name
+    if checkout.is_dir():
+        return checkout
+    from importlib.util import find_spec
+    spec = find_spec(f"govsim_data.{name}")   # a namespace package (a folder of data files)
+    return Path(next(iter(spec.submodule_search_locations))) if spec else checkout
+
+
+SCENARIO_DIR = _shipped_dir("scenarios")
+EXPERIMENT_DIR = _shipped_dir("experiments")
 
 
 class ScenarioError(ValueError):
     """Bad scenario input: the message names the field and the allowed values."""
 
 
-def P(default, lo=None, hi=None, unit: str = "", desc: str = "", source: str = "A", typical=None):
+def P(default, lo=None, hi=None, unit: str = "", desc: str = "", source: str = "A", typical=None, zh: str = ""):
     """A parameter: default, inclusive bounds, unit, description and the source of its default.
 
     ``typical`` is the plausible range (from DOMAIN.md where published) used as the default range of
-    a sensitivity analysis; it defaults to the bounds.
+    a sensitivity analysis; it defaults to the bounds. ``zh`` is its short Chinese label (a lever that
+    is not a P(), such as a switch, puts it in ``json_schema_extra={"zh": ...}`` itself).
     """
-    extra = {"unit": unit, "source": source}
+    extra = {"unit": unit, "source": source, "zh": zh}
     if typical is not None:
         extra["typical"] = list(typical)
     return Field(default, ge=lo, le=hi, description=desc, json_schema_extra=extra)
@@ -43,45 +56,50 @@ def P(default, lo=None, hi=None, unit: str = "", desc: str = "", source: str = "
 
 class Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+    title_zh: ClassVar[str] = ""   # every section states its Chinese title (tests/test_labels.py)
 
 
 # --------------------------------------------------------------------------------------------------
 class RunSettings(Section):
-    steps: int = P(365, 1, 3650, "days", "days simulated (one step is one day)")
-    replications: int = P(10, 1, 10_000, "runs", "replications with seeds derived from `seed`")
-    seed: int = P(20261122, 0, 2**32 - 1, "", "root seed of every random stream")
+    title_zh: ClassVar[str] = "运行设置"
+    steps: int = P(365, 1, 3650, "days", "days simulated (one step is one day)", zh="模拟天数")
+    replications: int = P(10, 1, 10_000, "runs", "replications with seeds derived from `seed`", zh="重复次数")
+    seed: int = P(20261122, 0, 2**32 - 1, "", "root seed of every random stream", zh="随机种子")
 
 
 class CommunityProfile(Section):
     """What a community is like: any field left out comes from its kind, then from `population`."""
-    share_60plus: float | None = P(None, 0.0, 1.0, "fraction", "share of residents aged 60+")
-    app_literacy_60plus: float | None = P(None, 0.0, 1.0, "probability", "chance a resident aged 60+ can file through an app")
-    app_literacy_under60: float | None = P(None, 0.0, 1.0, "probability", "chance a resident under 60 can file through an app")
-    phone_access: float | None = P(None, 0.0, 1.0, "probability", "chance a resident can call the hotline")
-    household_size: float | None = P(None, 1.0, 6.0, "persons", "mean household size")
-    households_per_building: int | None = P(None, 1, 400, "households", "households per building (楼栋)")
-    grids: int | None = P(None, 1, 20, "", "grids (网格) in the community")
-    residents_per_grid: int | None = P(None, 10, 5000, "residents", "residents per grid")
-    grid_workers_per_grid: float | None = P(None, 0.0, 10.0, "workers", "grid workers per grid (the lever's starting value)")
-    grid_worker_hours: float | None = P(None, 0.0, 16.0, "hours per day", "working hours of a grid worker (starting value)")
-    initial_trust: float | None = P(None, 0.0, 1.0, "0–1", "mean initial trust in government of its residents")
+    title_zh: ClassVar[str] = "社区画像"
+    share_60plus: float | None = P(None, 0.0, 1.0, "fraction", "share of residents aged 60+", zh="60岁以上居民占比")
+    app_literacy_60plus: float | None = P(None, 0.0, 1.0, "probability", "chance a resident aged 60+ can file through an app", zh="60岁以上居民会用App比例")
+    app_literacy_under60: float | None = P(None, 0.0, 1.0, "probability", "chance a resident under 60 can file through an app", zh="60岁以下居民会用App比例")
+    phone_access: float | None = P(None, 0.0, 1.0, "probability", "chance a resident can call the hotline", zh="能拨打12345热线比例")
+    household_size: float | None = P(None, 1.0, 6.0, "persons", "mean household size", zh="户均人口")
+    households_per_building: int | None = P(None, 1, 400, "households", "households per building (楼栋)", zh="每栋楼户数")
+    grids: int | None = P(None, 1, 20, "", "grids (网格) in the community", zh="社区网格数")
+    residents_per_grid: int | None = P(None, 10, 5000, "residents", "residents per grid", zh="每网格居民数")
+    grid_workers_per_grid: float | None = P(None, 0.0, 10.0, "workers", "grid workers per grid (the lever's starting value)", zh="每网格网格员数")
+    grid_worker_hours: float | None = P(None, 0.0, 16.0, "hours per day", "working hours of a grid worker (starting value)", zh="网格员日工作时长")
+    initial_trust: float | None = P(None, 0.0, 1.0, "0–1", "mean initial trust in government of its residents", zh="初始政府信任度")
     demand_factor: float | None = P(None, 0.0, 10.0, "×", "its residents' problem rate relative to "
-                                    "`demand.problems_per_resident_year` (old facilities, density, property management)")
+                                    "`demand.problems_per_resident_year` (old facilities, density, property management)", zh="诉求发生倍数")
     travel_hours: float | None = P(None, 0.0, 24.0, "work-hours", "extra work a department visit to one of its cases "
-                                   "needs (travel from the subdistrict's offices)")
+                                   "needs (travel from the subdistrict's offices)", zh="部门上门路程工时")
 
 
 class CommunityKind(CommunityProfile):
     """A kind of community (housing type) and its typical profile."""
+    title_zh: ClassVar[str] = "社区类型"
     description: str = Field("", description="what the kind is")
     source: str = Field("A", description="where the profile comes from")
 
 
 class CommunitySpec(CommunityProfile):
     """One community of the district, listed explicitly."""
+    title_zh: ClassVar[str] = "社区"
     name: str = Field("", description="the community's name (社区)")
     kind: str | None = Field(None, description="its kind (a key of `population.community_kinds`), filling fields left out")
-    subdistrict: int = P(0, 0, 1000, "", "index of the subdistrict (街道) it belongs to")
+    subdistrict: int = P(0, 0, 1000, "", "index of the subdistrict (街道) it belongs to", zh="所属街道编号")
     polygon: list[tuple[float, float]] | None = Field(
         None, description="its outline on the district map: [[x, y], ...] in any planar unit (no map tiles needed)")
 
@@ -124,26 +142,29 @@ def _default_kinds() -> dict[str, CommunityKind]:
 
 
 class Population(Section):
-    subdistricts: int = P(1, 1, 20, "", "subdistricts (街道) simulated; each has its own governance centre")
+    title_zh: ClassVar[str] = "人口与区划"
+    subdistricts: int = P(1, 1, 500, "", "subdistricts (街道) simulated; each has its own governance centre",
+                          "Beijing has 343 subdistricts and townships (街乡镇), Shanghai 215: up to 500 fits a megacity",
+                          typical=(1, 20), zh="街道数")
     communities_per_subdistrict: int = P(
         2, 1, 40, "",
         "communities (社区) simulated per subdistrict; a real subdistrict has 12 (8–20)",
-        "Dongcheng 2010 (12 per subdistrict); a smaller default keeps runs fast", typical=(1, 20))
+        "Dongcheng 2010 (12 per subdistrict); a smaller default keeps runs fast", typical=(1, 20), zh="每街道社区数")
     grids_per_community: int = P(4, 1, 20, "", "grids (网格) per community", "Dongcheng 2010 (2.9); Wuhan 2020 (~4.6)",
-                                 typical=(3, 5))
+                                 typical=(3, 5), zh="每社区网格数")
     residents_per_grid: int = P(1000, 10, 5000, "residents", "residents per grid",
                                 "Pei 2021; Shandong 2020 (~650); Wuhan 2020 (~890); Dongcheng 2010 (~1,560)",
-                                typical=(650, 1600))
+                                typical=(650, 1600), zh="每网格居民数")
     household_size: float = P(2.62, 1.0, 6.0, "persons", "mean household size", "2020 census (2.62)",
-                              typical=(2.3, 3.2))
-    households_per_building: int = P(24, 2, 400, "households", "households per building (楼栋)", typical=(12, 60))
+                              typical=(2.3, 3.2), zh="户均人口")
+    households_per_building: int = P(24, 2, 400, "households", "households per building (楼栋)", typical=(12, 60), zh="每栋楼户数")
     share_60plus: float = P(0.22, 0.0, 1.0, "fraction", "share of residents aged 60+",
-                            "NBS 2024 (0.22); Shanghai 2022; >0.40 in old inner-city areas", typical=(0.15, 0.40))
+                            "NBS 2024 (0.22); Shanghai 2022; >0.40 in old inner-city areas", typical=(0.15, 0.40), zh="60岁以上居民占比")
     app_literacy_60plus: float = P(0.25, 0.0, 1.0, "probability", "chance a resident aged 60+ can file through an app",
-                                   "derived from CNNIC 49th report (2021): 0.2–0.3", typical=(0.2, 0.6))
+                                   "derived from CNNIC 49th report (2021): 0.2–0.3", typical=(0.2, 0.6), zh="60岁以上居民会用App比例")
     app_literacy_under60: float = P(0.85, 0.0, 1.0, "probability", "chance a resident under 60 can file through an app",
-                                    "A (CNNIC: internet use ~0.75–0.9 below 60)", typical=(0.7, 0.95))
-    phone_access: float = P(0.97, 0.0, 1.0, "probability", "chance a resident can call the hotline", typical=(0.9, 1.0))
+                                    "A (CNNIC: internet use ~0.75–0.9 below 60)", typical=(0.7, 0.95), zh="60岁以下居民会用App比例")
+    phone_access: float = P(0.97, 0.0, 1.0, "probability", "chance a resident can call the hotline", typical=(0.9, 1.0), zh="能拨打12345热线比例")
     communities: list[CommunitySpec] | None = Field(
         None, description="the communities listed one by one (overrides the counts above); each may differ in size, "
                           "age, literacy, phone access and grid staffing")
@@ -155,38 +176,40 @@ class Population(Section):
 
 
 class Network(Section):
-    neighbours: int = P(6, 2, 40, "ties", "ties per resident in the within-grid small-world ring (even)", typical=(4, 12))
+    title_zh: ClassVar[str] = "邻里社会网络"
+    neighbours: int = P(6, 2, 40, "ties", "ties per resident in the within-grid small-world ring (even)", typical=(4, 12), zh="每人邻里关系数")
     rewire: float = P(0.1, 0.0, 1.0, "probability", "Watts–Strogatz rewiring probability within the grid",
-                      "Watts & Strogatz 1998 (small-world regime 0.01–0.2)", typical=(0.01, 0.3))
+                      "Watts & Strogatz 1998 (small-world regime 0.01–0.2)", typical=(0.01, 0.3), zh="小世界重连概率")
     cross_grid_share: float = P(0.05, 0.0, 1.0, "fraction", "share of ties rewired to residents of other grids",
-                                typical=(0.0, 0.2))
+                                typical=(0.0, 0.2), zh="跨网格关系占比")
     word_of_mouth: float = P(0.3, 0.0, 1.0, "weight",
                              "how strongly a neighbour's service experience moves a resident's trust, relative to one's own",
-                             typical=(0.0, 0.6))
+                             typical=(0.0, 0.6), zh="口碑影响权重")
     conversations_per_day: float = P(0.2, 0.0, 5.0, "per resident per day",
                                      "conversations about government per resident per day (bounded-confidence exchange)",
-                                     typical=(0.0, 1.0))
+                                     typical=(0.0, 1.0), zh="每日议政交谈次数")
     confidence_bound: float = P(0.3, 0.0, 1.0, "trust units", "Deffuant ε: residents whose trust differs by more do not influence each other",
-                                "Deffuant et al. 2000 (ε ∈ [0.1, 0.5] typical)", typical=(0.1, 0.5))
+                                "Deffuant et al. 2000 (ε ∈ [0.1, 0.5] typical)", typical=(0.1, 0.5), zh="有限信任阈值ε")
     convergence: float = P(0.2, 0.0, 0.5, "fraction", "Deffuant μ: how far two residents move toward each other",
-                           "Deffuant et al. 2000 (μ ≤ 0.5)", typical=(0.05, 0.5))
+                           "Deffuant et al. 2000 (μ ≤ 0.5)", typical=(0.05, 0.5), zh="观点趋同速度μ")
 
 
 class CategorySpec(Section):
-    share: float = P(0.1, 0.0, 1.0, "weight", "relative frequency of the category (weights are normalised)")
+    title_zh: ClassVar[str] = "诉求类别"
+    share: float = P(0.1, 0.0, 1.0, "weight", "relative frequency of the category (weights are normalised)", zh="类别占比权重")
     departments: list[str] = Field(
         description="responsible departments: the first is primary; a multi-department case also needs one of the others")
-    severity: float = P(0.4, 0.0, 1.0, "0–1", "initial severity (hardship) of a problem of this category")
+    severity: float = P(0.4, 0.0, 1.0, "0–1", "initial severity (hardship) of a problem of this category", zh="初始严重程度")
     deadline_days: float = P(7.0, 0.05, 60.0, "days", "service deadline",
-                             "Beijing practice: emergency 2 h, utilities 24 h, general 7 d, complex 15 d")
-    settle_on_spot: bool = Field(False, description="a grid worker can mediate it on the spot (small disputes)")
+                             "Beijing practice: emergency 2 h, utilities 24 h, general 7 d, complex 15 d", zh="办理时限")
+    settle_on_spot: bool = Field(False, description="a grid worker can mediate it on the spot (small disputes)", json_schema_extra={"zh": "网格员可就地调解"})
     service_hours: float = P(4.0, 0.05, 200.0, "work-hours",
                              "mean department work a case of the category needs at one department (a visit)",
-                             "A, calibrated with department staffing to 2 cases per staff-day (8 h)", typical=(2, 8))
+                             "A, calibrated with department staffing to 2 cases per staff-day (8 h)", typical=(2, 8), zh="单件办理工时")
     service_cv: float = P(1.0, 0.0, 5.0, "sd / mean", "spread of the work a case needs (coefficient of variation)",
-                          "A (1 = exponential)", typical=(0.5, 1.5))
+                          "A (1 = exponential)", typical=(0.5, 1.5), zh="办理工时离散度")
     service_distribution: Literal["exponential", "gamma", "lognormal"] = Field(
-        "gamma", description="distribution of the work a case needs (gamma with cv 1 is exponential)")
+        "gamma", description="distribution of the work a case needs (gamma with cv 1 is exponential)", json_schema_extra={"zh": "办理工时分布"})
 
     @field_validator("departments")
     @classmethod
@@ -217,37 +240,38 @@ def _default_categories() -> dict[str, CategorySpec]:
 
 
 class Demand(Section):
+    title_zh: ClassVar[str] = "诉求产生"
     problems_per_resident_year: float = P(
         0.36, 0.0, 10.0, "per resident per year",
         "problems and demands (诉求) that arise, reported or not; calibrated so that dispatched cases ≈ 0.3",
         "A, calibrated to dispatched demands 0.3 (0.2–0.5) per resident-year: Beijing 2020 (0.21), Dongcheng 2024 (~0.47)",
-        typical=(0.3, 0.8))
+        typical=(0.3, 0.8), zh="人均年诉求数")
     consultation_share: float = P(0.58, 0.0, 0.95, "fraction", "share of hotline contacts that are consultations answered on the call",
-                                  "Beijing 2019–21", typical=(0.5, 0.75))
+                                  "Beijing 2019–21", typical=(0.5, 0.75), zh="热线咨询类占比")
     categories: dict[str, CategorySpec] = Field(default_factory=_default_categories,
                                             description="problem categories, keyed by name")
     multi_department_share: float = P(0.15, 0.0, 1.0, "fraction", "share of problems needing more than one department",
-                                      "A (0.10–0.20)", typical=(0.10, 0.20))
+                                      "A (0.10–0.20)", typical=(0.10, 0.20), zh="多部门诉求占比")
     duplicate_share: float = P(0.15, 0.0, 0.9, "fraction", "share of problems that are one shared cause seen by several neighbours",
-                               "A (0.10–0.30)", typical=(0.10, 0.30))
-    shared_cause_size: float = P(4.0, 2.0, 50.0, "residents", "mean residents of a building hit by one shared cause", typical=(2, 10))
+                               "A (0.10–0.30)", typical=(0.10, 0.30), zh="同源重复诉求占比")
+    shared_cause_size: float = P(4.0, 2.0, 50.0, "residents", "mean residents of a building hit by one shared cause", typical=(2, 10), zh="同源问题波及居民数")
     shared_cause_spread_days: float = P(5.0, 0.1, 60.0, "days", "mean delay before a shared cause hits each further resident",
-                                        typical=(1, 15))
+                                        typical=(1, 15), zh="同源问题扩散间隔")
     report_propensity: float = P(0.75, 0.0, 1.0, "probability", "chance a resident with trust 0.5 reports a problem at all",
-                                 typical=(0.5, 0.9))
+                                 typical=(0.5, 0.9), zh="居民反映问题倾向")
     report_trust_slope: float = P(0.6, 0.0, 2.0, "per trust unit", "how much higher the chance to report is per unit of trust",
-                                  "A (silence is likelier when trust is low)", typical=(0.2, 1.0))
-    report_delay_days: float = P(1.5, 0.0, 30.0, "days", "mean delay between a problem and its report", typical=(0.5, 5))
+                                  "A (silence is likelier when trust is low)", typical=(0.2, 1.0), zh="信任对反映倾向的影响")
+    report_delay_days: float = P(1.5, 0.0, 30.0, "days", "mean delay between a problem and its report", typical=(0.5, 5), zh="发现到反映的延迟")
     patience_days: float = P(60.0, 1.0, 365.0, "days", "an unreported, undiscovered problem is abandoned after this long",
-                             typical=(30, 120))
+                             typical=(30, 120), zh="未反映问题放弃期限")
     severity_growth: float = P(0.01, 0.0, 0.2, "per day", "relative daily growth of an unresolved problem's severity",
-                               "A (矛盾升级: unsettled problems grow)", typical=(0.005, 0.03))
+                               "A (矛盾升级: unsettled problems grow)", typical=(0.005, 0.03), zh="矛盾日升级率")
     escalation_threshold: float = P(0.45, 0.0, 2.0, "grievance", "grievance H·(1−L) above which a problem escalates (Epstein's T)",
-                                    "A, in the spirit of Epstein 2002", typical=(0.35, 0.6))
+                                    "A, in the spirit of Epstein 2002", typical=(0.35, 0.6), zh="矛盾激化阈值")
     escalation_threshold_spread: float = P(
         0.4, 0.0, 1.0, "fraction",
         "problems differ in how easily they escalate: each problem's threshold is the threshold × U(1 − spread, 1 + spread)",
-        "A", typical=(0.2, 0.6))
+        "A", typical=(0.2, 0.6), zh="激化阈值个体差异")
 
     @model_validator(mode="after")
     def _shares(self):
@@ -257,35 +281,38 @@ class Demand(Section):
 
 
 class ChannelSpec(Section):
-    enabled: bool = Field(True, description="the channel accepts problem reports")
-    filing_delay_days: float = P(0.5, 0.0, 30.0, "days", "delay from report to a case on the centre's desk")
-    detail: float = P(0.8, 0.0, 1.0, "0–1", "share of the case's detail the channel captures")
-    weight_under60: float = P(1.0, 0.0, 100.0, "weight", "preference of residents under 60 among channels they can use")
-    weight_60plus: float = P(1.0, 0.0, 100.0, "weight", "preference of residents aged 60+ among channels they can use")
+    title_zh: ClassVar[str] = "诉求渠道"
+    enabled: bool = Field(True, description="the channel accepts problem reports", json_schema_extra={"zh": "渠道受理诉求"})
+    filing_delay_days: float = P(0.5, 0.0, 30.0, "days", "delay from report to a case on the centre's desk", zh="受理立案延迟")
+    detail: float = P(0.8, 0.0, 1.0, "0–1", "share of the case's detail the channel captures", zh="诉求信息完整度")
+    weight_under60: float = P(1.0, 0.0, 100.0, "weight", "preference of residents under 60 among channels they can use", zh="60岁以下居民渠道偏好")
+    weight_60plus: float = P(1.0, 0.0, 100.0, "weight", "preference of residents aged 60+ among channels they can use", zh="60岁以上居民渠道偏好")
 
 
 class Channels(Section):
     # Weights reproduce the Beijing 2020 mix (phone 0.91, online 0.09) for literate residents.
+    title_zh: ClassVar[str] = "诉求渠道（12345热线、App、窗口、网格员）"
     hotline: ChannelSpec = ChannelSpec(filing_delay_days=0.5, detail=0.7, weight_under60=9.0, weight_60plus=9.0)
     app: ChannelSpec = ChannelSpec(filing_delay_days=0.2, detail=0.8, weight_under60=1.0, weight_60plus=1.0)
     window: ChannelSpec = ChannelSpec(filing_delay_days=1.0, detail=0.85, weight_under60=0.3, weight_60plus=1.5)
     grid_worker: ChannelSpec = ChannelSpec(filing_delay_days=0.5, detail=0.9, weight_under60=0.3, weight_60plus=1.0)
     window_reach_60plus: float = P(0.5, 0.0, 1.0, "probability", "chance a resident aged 60+ can get to the walk-in window",
-                                   typical=(0.3, 0.8))
+                                   typical=(0.3, 0.8), zh="60岁以上居民可达窗口比例")
     window_reach_under60: float = P(0.3, 0.0, 1.0, "probability", "chance a resident under 60 can get to the walk-in window (hours)",
-                                    typical=(0.1, 0.6))
+                                    typical=(0.1, 0.6), zh="60岁以下居民可达窗口比例")
     grid_worker_reach: float = P(0.3, 0.0, 1.0, "probability", "chance a resident knows and can reach the grid worker to report",
-                                 typical=(0.1, 0.6))
+                                 typical=(0.1, 0.6), zh="居民能找到网格员比例")
     elder_hotline_delay_factor: float = P(
         0.5, 0.0, 1.0, "× filing delay",
         "with elder-friendly service, the filing delay of a hotline report by a resident aged 60+ (priority line)",
-        "A", typical=(0.25, 1.0))
+        "A", typical=(0.25, 1.0), zh="适老化热线立案延迟倍数")
 
 
 class DepartmentSpec(Section):
+    title_zh: ClassVar[str] = "职能部门"
     staff_per_10k: float = P(1.0, 0.0, 1000.0, "staff per 10,000 residents",
-                             "case handlers working on residents' cases, per 10,000 residents of each subdistrict they serve")
-    joined: bool = Field(False, description="joined to the shared data platform regardless of `policies.share_joined`")
+                             "case handlers working on residents' cases, per 10,000 residents of each subdistrict they serve", zh="每万人办件人员数")
+    joined: bool = Field(False, description="joined to the shared data platform regardless of `policies.share_joined`", json_schema_extra={"zh": "已接入数据共享平台"})
 
 
 def _default_departments() -> dict[str, DepartmentSpec]:
@@ -302,189 +329,196 @@ def _default_departments() -> dict[str, DepartmentSpec]:
 
 
 class Staffing(Section):
+    title_zh: ClassVar[str] = "人员配置"
     grid_workers_per_grid: float = P(1.7, 0.0, 10.0, "workers", "grid workers per grid, full- and part-time",
-                                     "Shandong 2020 (269k workers / 157k grids); Dongcheng 2015 (~1.6)", typical=(1.0, 2.0))
-    grid_worker_hours: float = P(8.0, 0.0, 16.0, "hours per day", "working hours of a grid worker per day", typical=(6, 10))
+                                     "Shandong 2020 (269k workers / 157k grids); Dongcheng 2015 (~1.6)", typical=(1.0, 2.0), zh="每网格网格员数")
+    grid_worker_hours: float = P(8.0, 0.0, 16.0, "hours per day", "working hours of a grid worker per day", typical=(6, 10), zh="网格员日工作时长")
     households_per_patrol_hour: float = P(4.0, 0.0, 50.0, "households", "households a grid worker visits per patrol hour",
-                                          typical=(2, 8))
+                                          typical=(2, 8), zh="每巡查小时走访户数")
     departments: dict[str, DepartmentSpec] = Field(default_factory=_default_departments,
                                                description="departments (职能部门), keyed by name; every subdistrict "
                                                            "is served by its own team of each")
     department_hours: float = P(8.0, 0.1, 24.0, "hours per day", "hours a department's case handler works on cases a day",
-                                typical=(6, 9))
+                                typical=(6, 9), zh="部门办件人员日工时")
     overtime_max_share: float = P(0.0, 0.0, 1.0, "fraction",
                                   "surge capacity: extra hours (share of normal hours) a department works on a day its "
-                                  "waiting work exceeds `surge_trigger_days`", "A", typical=(0.0, 0.5))
+                                  "waiting work exceeds `surge_trigger_days`", "A", typical=(0.0, 0.5), zh="加班最大比例")
     mutual_aid_share: float = P(0.0, 0.0, 1.0, "fraction",
                                 "surge capacity: share of its hours a department with little waiting work lends to "
-                                "overloaded departments of its subdistrict", "A", typical=(0.0, 0.3))
+                                "overloaded departments of its subdistrict", "A", typical=(0.0, 0.3), zh="部门间支援比例")
     surge_trigger_days: float = P(2.0, 0.1, 60.0, "days of work",
                                   "waiting work, in days of a department's normal capacity, above which it is overloaded "
-                                  "(overtime, borrowing staff); below a quarter of it, it can lend staff", "A", typical=(1, 5))
+                                  "(overtime, borrowing staff); below a quarter of it, it can lend staff", "A", typical=(1, 5), zh="积压超载阈值")
 
 
 class Policies(Section):
-    share_joined: float = P(0.0, 0.0, 1.0, "fraction", "share of departments joined to the shared data platform (largest first)")
-    duplicate_merging: bool = Field(False, description="the platform merges duplicate reports of one cause into one case")
-    deadline_tracking: bool = Field(False, description="the platform tracks deadlines: departments serve earliest deadline first")
-    early_warning: bool = Field(False, description="clusters of related reports on shared data trigger action on the common cause")
+    title_zh: ClassVar[str] = "治理政策"
+    share_joined: float = P(0.0, 0.0, 1.0, "fraction", "share of departments joined to the shared data platform (largest first)", zh="数据共享部门占比")
+    duplicate_merging: bool = Field(False, description="the platform merges duplicate reports of one cause into one case", json_schema_extra={"zh": "重复诉求合并"})
+    deadline_tracking: bool = Field(False, description="the platform tracks deadlines: departments serve earliest deadline first", json_schema_extra={"zh": "办理时限督办"})
+    early_warning: bool = Field(False, description="clusters of related reports on shared data trigger action on the common cause", json_schema_extra={"zh": "聚集诉求预警"})
     early_warning_threshold: int = P(3, 2, 50, "reports", "reports of one building and category that trigger a warning",
-                                     typical=(2, 6))
-    false_alarm_rate: float = P(0.01, 0.0, 1.0, "per grid per day", "false early warnings per grid per day", typical=(0.0, 0.05))
-    false_alarm_hours: float = P(4.0, 0.0, 80.0, "work-hours", "department work a false alarm costs", typical=(1, 16))
+                                     typical=(2, 6), zh="预警触发诉求数")
+    false_alarm_rate: float = P(0.01, 0.0, 1.0, "per grid per day", "false early warnings per grid per day", typical=(0.0, 0.05), zh="误报预警率")
+    false_alarm_hours: float = P(4.0, 0.0, 80.0, "work-hours", "department work a false alarm costs", typical=(1, 16), zh="误报处置工时")
     warning_action_hours: float = P(4.0, 0.0, 80.0, "work-hours",
-                                    "department work of acting on a common cause flagged by early warning", "A", typical=(2, 8))
-    whistle_and_report: bool = Field(False, description="吹哨报到: multi-department cases are worked jointly within a deadline")
+                                    "department work of acting on a common cause flagged by early warning", "A", typical=(2, 8), zh="预警处置工时")
+    whistle_and_report: bool = Field(False, description="吹哨报到: multi-department cases are worked jointly within a deadline", json_schema_extra={"zh": "吹哨报到"})
     whistle_turnout_hours: float = P(1.5, 0.0, 40.0, "work-hours",
                                      "work each called department spends turning up for a whistled case (吹哨报到), "
-                                     "charged where and when whistles are blown", "A", typical=(0.5, 4.0))
+                                     "charged where and when whistles are blown", "A", typical=(0.5, 4.0), zh="吹哨报到每部门工时")
     joint_deadline_days: float = P(3.0, 0.5, 30.0, "days", "deadline for departments to act jointly (platform or whistle)",
-                                   typical=(1, 7))
+                                   typical=(1, 7), zh="联合办理时限")
     patrol_intensity: float = P(0.3, 0.0, 1.0, "fraction", "share of grid workers' hours spent on proactive patrol",
-                                typical=(0.1, 0.6))
-    training_level: float = P(0.3, 0.0, 1.0, "0–1", "training of grid workers and case handlers", typical=(0.0, 1.0))
-    elder_friendly: bool = Field(False, description="适老化: assisted reporting, a priority hotline and windows for residents aged 60+")
-    app_first: bool = Field(False, description="problem reports only through the app (hotline and window stop taking them)")
-    privacy_safeguards: float = P(0.5, 0.0, 1.0, "0–1", "encryption, negative list of data not shared, audits", typical=(0.0, 1.0))
+                                typical=(0.1, 0.6), zh="网格员主动巡查比例")
+    training_level: float = P(0.3, 0.0, 1.0, "0–1", "training of grid workers and case handlers", typical=(0.0, 1.0), zh="网格员与办件人员培训水平")
+    elder_friendly: bool = Field(False, description="适老化: assisted reporting, a priority hotline and windows for residents aged 60+", json_schema_extra={"zh": "适老化服务"})
+    app_first: bool = Field(False, description="problem reports only through the app (hotline and window stop taking them)", json_schema_extra={"zh": "仅限App反映诉求"})
+    privacy_safeguards: float = P(0.5, 0.0, 1.0, "0–1", "encryption, negative list of data not shared, audits", typical=(0.0, 1.0), zh="隐私保护措施")
     on_platform: bool = Field(True, description="the community's cases go through the shared platform (with the "
-                                                "departments that joined it); false keeps a community off a pilot")
+                                                "departments that joined it); false keeps a community off a pilot", json_schema_extra={"zh": "社区接入共享平台"})
     risk_prediction: bool = Field(False, description="前瞻预判: a risk model on shared data flags individual problems "
-                                                     "likely to escalate, and staff visit them")
+                                                     "likely to escalate, and staff visit them", json_schema_extra={"zh": "前瞻预判"})
     risk_recall: float = P(0.6, 0.0, 1.0, "share", "share of problems on course to escalate within the horizon that the "
-                           "risk model flags", "A (published risk models of disputes report 0.5–0.8)", typical=(0.3, 0.9))
+                           "risk model flags", "A (published risk models of disputes report 0.5–0.8)", typical=(0.3, 0.9), zh="风险模型查全率")
     risk_precision: float = P(0.3, 0.01, 1.0, "share", "share of the risk model's flags that are problems on course to "
-                              "escalate (the rest are false flags, which cost staff time too)", "A", typical=(0.1, 0.6))
-    risk_horizon_days: float = P(14.0, 1.0, 120.0, "days", "how far ahead the risk model looks", "A", typical=(7, 30))
+                              "escalate (the rest are false flags, which cost staff time too)", "A", typical=(0.1, 0.6), zh="风险模型查准率")
+    risk_horizon_days: float = P(14.0, 1.0, 120.0, "days", "how far ahead the risk model looks", "A", typical=(7, 30), zh="风险预测期")
     risk_flag_hours: float = P(2.0, 0.0, 40.0, "work-hours", "grid-worker hours of visiting one flagged problem (taken from the next day's patrol)", "A",
-                               typical=(1, 4))
+                               typical=(1, 4), zh="风险走访工时")
     risk_mitigation: float = P(0.5, 0.0, 1.0, "fraction", "how much a visit lowers a flagged problem's hardship "
-                               "(mediation, support for an elderly resident living alone)", "A", typical=(0.3, 0.8))
+                               "(mediation, support for an elderly resident living alone)", "A", typical=(0.3, 0.8), zh="走访化解程度")
 
 
 class Routing(Section):
+    title_zh: ClassVar[str] = "派单与办理"
     misroute_base: float = P(0.2, 0.0, 1.0, "probability", "chance the centre first routes a case to the wrong department (untrained, silo)",
-                             typical=(0.1, 0.3))
-    misroute_training_cut: float = P(0.5, 0.0, 1.0, "fraction", "misrouting cut by full training", typical=(0.3, 0.8))
+                             typical=(0.1, 0.3), zh="派错部门概率")
+    misroute_training_cut: float = P(0.5, 0.0, 1.0, "fraction", "misrouting cut by full training", typical=(0.3, 0.8), zh="培训降低派错比例")
     misroute_sharing_cut: float = P(0.5, 0.0, 1.0, "fraction", "misrouting cut when the department is on the shared platform",
-                                    typical=(0.3, 0.8))
-    handoff_delay_min: float = P(2.0, 0.0, 30.0, "days", "least extra delay of a hand-off between silos", "A (2–5 days)")
-    handoff_delay_max: float = P(5.0, 0.0, 60.0, "days", "greatest extra delay of a hand-off between silos", "A (2–5 days)")
+                                    typical=(0.3, 0.8), zh="数据共享降低派错比例")
+    handoff_delay_min: float = P(2.0, 0.0, 30.0, "days", "least extra delay of a hand-off between silos", "A (2–5 days)", zh="部门转办最短延迟")
+    handoff_delay_max: float = P(5.0, 0.0, 60.0, "days", "greatest extra delay of a hand-off between silos", "A (2–5 days)", zh="部门转办最长延迟")
     platform_delay_share: float = P(0.38, 0.0, 1.0, "fraction", "hand-off delay left on the shared platform",
-                                    "Shanghai 一网通办 2021: −62% processing time", typical=(0.2, 0.6))
+                                    "Shanghai 一网通办 2021: −62% processing time", typical=(0.2, 0.6), zh="共享平台转办延迟留存比例")
     detail_loss_per_handoff: float = P(0.15, 0.0, 1.0, "fraction", "detail lost at each hand-off between silos (信息递减)",
-                                       typical=(0.05, 0.3))
-    bounce_probability: float = P(0.25, 0.0, 0.95, "probability", "chance a silo hand-off bounces back (推诿扯皮)", typical=(0.1, 0.4))
+                                       typical=(0.05, 0.3), zh="每次转办信息递减")
+    bounce_probability: float = P(0.25, 0.0, 0.95, "probability", "chance a silo hand-off bounces back (推诿扯皮)", typical=(0.1, 0.4), zh="推诿退单概率")
     max_bounces: int = P(2, 0, 20, "bounces", "a case is bounced back between departments at most this often (推诿扯皮)",
-                         "A", typical=(1, 4))
+                         "A", typical=(1, 4), zh="最多退单次数")
     joint_work: float = P(1.5, 1.0, 5.0, "visits",
                           "work of a case worked jointly by two departments, charged to the lead (its visit plus the partner's half)",
-                          "A", typical=(1.2, 2.0))
+                          "A", typical=(1.2, 2.0), zh="联合办理工作量")
     fix_base: float = P(0.55, 0.0, 1.0, "probability", "chance a case handled with full detail by untrained staff is truly resolved",
-                        "A, calibrated to the 2019 resolution rate 0.53 (Beijing)", typical=(0.4, 0.8))
-    fix_training_gain: float = P(0.3, 0.0, 1.0, "probability", "added chance of a real fix with full training", typical=(0.1, 0.5))
+                        "A, calibrated to the 2019 resolution rate 0.53 (Beijing)", typical=(0.4, 0.8), zh="实际解决基础概率")
+    fix_training_gain: float = P(0.3, 0.0, 1.0, "probability", "added chance of a real fix with full training", typical=(0.1, 0.5), zh="培训提升解决概率")
     fix_detail_floor: float = P(0.4, 0.0, 1.0, "fraction",
                                 "chance of a real fix with no detail left, relative to a case with full detail (信息递减)",
-                                "A", typical=(0.2, 0.7))
+                                "A", typical=(0.2, 0.7), zh="信息缺失时解决概率下限")
     on_spot_settle_base: float = P(0.3, 0.0, 1.0, "probability", "chance an untrained grid worker settles a small dispute on the spot",
-                                   typical=(0.1, 0.5))
-    on_spot_training_gain: float = P(0.4, 0.0, 1.0, "probability", "added chance with full training", typical=(0.1, 0.6))
+                                   typical=(0.1, 0.5), zh="网格员就地调解概率")
+    on_spot_training_gain: float = P(0.4, 0.0, 1.0, "probability", "added chance with full training", typical=(0.1, 0.6), zh="培训提升调解概率")
     discovery_base: float = P(0.5, 0.0, 1.0, "probability", "chance an untrained grid worker visiting a household notices its problem",
-                              typical=(0.3, 0.8))
-    discovery_training_gain: float = P(0.4, 0.0, 1.0, "probability", "added chance with full training", typical=(0.1, 0.5))
+                              typical=(0.3, 0.8), zh="网格员入户发现问题概率")
+    discovery_training_gain: float = P(0.4, 0.0, 1.0, "probability", "added chance with full training", typical=(0.1, 0.5), zh="培训提升发现概率")
 
 
 class Residents(Section):
-    initial_trust: float = P(0.6, 0.0, 1.0, "0–1", "mean initial trust in government", typical=(0.4, 0.8))
-    trust_spread: float = P(0.15, 0.0, 0.5, "sd", "spread of initial trust", typical=(0.05, 0.25))
+    title_zh: ClassVar[str] = "居民"
+    initial_trust: float = P(0.6, 0.0, 1.0, "0–1", "mean initial trust in government", typical=(0.4, 0.8), zh="初始政府信任度")
+    trust_spread: float = P(0.15, 0.0, 0.5, "sd", "spread of initial trust", typical=(0.05, 0.25), zh="初始信任离散度")
     initial_satisfaction: float = P(0.65, 0.0, 1.0, "0–1", "initial satisfaction", "Beijing 2019 satisfaction rate 0.65",
-                                    typical=(0.5, 0.8))
+                                    typical=(0.5, 0.8), zh="初始满意度")
     satisfaction_memory: float = P(0.5, 0.0, 1.0, "weight", "weight of the newest experience in a resident's satisfaction",
-                                   typical=(0.2, 0.8))
-    trust_learning: float = P(0.15, 0.0, 1.0, "rate", "how far trust moves toward a new experience", typical=(0.05, 0.3))
+                                   typical=(0.2, 0.8), zh="满意度最新体验权重")
+    trust_learning: float = P(0.15, 0.0, 1.0, "rate", "how far trust moves toward a new experience", typical=(0.05, 0.3), zh="信任更新速度")
     sat_intercept: float = P(-0.2, -5.0, 5.0, "logit", "expectancy–disconfirmation: satisfaction logit of an unresolved, on-time case",
                              "A, after Van Ryzin 2004; calibrated to the 2019 satisfaction rate 0.65 (Beijing)",
-                             typical=(-1.2, 0.8))
+                             typical=(-1.2, 0.8), zh="满意度基准（logit）")
     sat_outcome: float = P(3.0, 0.0, 10.0, "logit", "added logit when the problem was resolved", "A, after Van Ryzin 2004",
-                           typical=(1.5, 4))
+                           typical=(1.5, 4), zh="问题解决对满意度的提升")
     sat_disconfirmation: float = P(1.0, 0.0, 10.0, "logit per unit", "logit per unit of (expected − actual wait)/expected wait",
-                                   "A, after Van Ryzin 2004", typical=(0.5, 2))
+                                   "A, after Van Ryzin 2004", typical=(0.5, 2), zh="等待落差对满意度的影响")
     elder_wait_expectation: float = P(1.0, 0.1, 5.0, "× deadline", "wait residents aged 60+ expect, as a multiple of the deadline",
-                                      typical=(0.8, 1.5))
+                                      typical=(0.8, 1.5), zh="老年居民期望等待倍数")
     abandoned_expectation_share: float = P(
         0.25, 0.0, 1.0, "× patience",
         "a resident who gave up on an unreported problem judges it as if it had been expected within at least this share of the patience",
-        "A", typical=(0.1, 0.5))
+        "A", typical=(0.1, 0.5), zh="放弃问题的期望等待比例")
 
 
 class Privacy(Section):
+    title_zh: ClassVar[str] = "隐私与数据安全"
     leaks_per_year: float = P(0.3, 0.0, 10.0, "per year", "expected data leaks a year with every department sharing and no safeguards",
-                              typical=(0.05, 1.0))
-    safeguard_effect: float = P(0.9, 0.0, 1.0, "fraction", "share of leak risk removed by full safeguards", typical=(0.7, 0.99))
-    leak_trust_hit: float = P(0.08, 0.0, 1.0, "trust units", "trust every resident loses when a leak becomes known", typical=(0.02, 0.2))
+                              typical=(0.05, 1.0), zh="年数据泄露次数")
+    safeguard_effect: float = P(0.9, 0.0, 1.0, "fraction", "share of leak risk removed by full safeguards", typical=(0.7, 0.99), zh="防护措施降险比例")
+    leak_trust_hit: float = P(0.08, 0.0, 1.0, "trust units", "trust every resident loses when a leak becomes known", typical=(0.02, 0.2), zh="泄露导致信任下降")
 
 
 class Costs(Section):
-    grid_worker_year: float = P(70_000, 0, 1e7, "yuan per year", "cost of a grid worker", typical=(50_000, 100_000))
-    staff_year: float = P(120_000, 0, 1e7, "yuan per year", "cost of a department case handler", typical=(90_000, 180_000))
+    title_zh: ClassVar[str] = "成本"
+    grid_worker_year: float = P(70_000, 0, 1e7, "yuan per year", "cost of a grid worker", typical=(50_000, 100_000), zh="网格员年人力成本")
+    staff_year: float = P(120_000, 0, 1e7, "yuan per year", "cost of a department case handler", typical=(90_000, 180_000), zh="办件人员年人力成本")
     platform_build_per_department: float = P(400_000, 0, 1e9, "yuan", "one-off cost of joining a department to the platform",
-                                             typical=(200_000, 1_000_000))
-    platform_life_years: float = P(5.0, 0.5, 30.0, "years", "life over which the build cost is written off", typical=(3, 8))
-    platform_running_share: float = P(0.15, 0.0, 2.0, "per year", "yearly running cost as a share of build cost", typical=(0.1, 0.3))
+                                             typical=(200_000, 1_000_000), zh="部门接入平台建设费")
+    platform_life_years: float = P(5.0, 0.5, 30.0, "years", "life over which the build cost is written off", typical=(3, 8), zh="平台折旧年限")
+    platform_running_share: float = P(0.15, 0.0, 2.0, "per year", "yearly running cost as a share of build cost", typical=(0.1, 0.3), zh="平台年运维费比例")
     platform_features_year: float = P(200_000, 0, 1e9, "yuan per year", "duplicate merging, deadline tracking and early warning, each",
-                                      typical=(50_000, 500_000))
-    safeguards_year: float = P(300_000, 0, 1e9, "yuan per year", "cost of full privacy safeguards on the platform", typical=(100_000, 600_000))
+                                      typical=(50_000, 500_000), zh="平台功能年费（每项）")
+    safeguards_year: float = P(300_000, 0, 1e9, "yuan per year", "cost of full privacy safeguards on the platform", typical=(100_000, 600_000), zh="隐私防护年费")
     training_per_worker_year: float = P(6_000, 0, 1e6, "yuan per year", "cost of full training per grid worker and handler",
-                                        typical=(2_000, 15_000))
+                                        typical=(2_000, 15_000), zh="人均年培训费")
     elder_friendly_per_10k_year: float = P(150_000, 0, 1e8, "yuan per 10,000 residents per year", "cost of elder-friendly service",
-                                           typical=(50_000, 300_000))
-    incident_cost: float = P(20_000, 0, 1e8, "yuan", "cost of handling one escalated incident", typical=(5_000, 50_000))
+                                           typical=(50_000, 300_000), zh="适老化服务年费（每万人）")
+    incident_cost: float = P(20_000, 0, 1e8, "yuan", "cost of handling one escalated incident", typical=(5_000, 50_000), zh="每起激化事件处置费")
     overtime_premium: float = P(1.5, 1.0, 3.0, "× hourly pay", "pay of an overtime hour of a case handler, relative to a "
                                 "normal hour (Labour Law art. 44: 1.5 on workdays)", "Labour Law of the PRC, art. 44",
-                                typical=(1.5, 2.0))
+                                typical=(1.5, 2.0), zh="加班工资倍数")
 
 
 class Assessment(Section):
     """考核: departments and street offices are scored on reported indicators (the "baton" 指挥棒)."""
+    title_zh: ClassVar[str] = "考核"
     pressure: float = P(0.0, 0.0, 1.0, "0–1",
                         "strength of the incentive tied to the reported indicators (0: not scored; 1: strict rewards "
                         "and penalties, 一票否决)", "A (seeds 001, 004 describe strict rewards and penalties)",
-                        typical=(0.0, 1.0))
+                        typical=(0.0, 1.0), zh="考核压力")
     weight_resolution: float = P(0.45, 0.0, 1.0, "weight", "weight of the reported resolution rate in the score",
                                  "Beijing 接诉即办 assessment of 响应率/解决率/满意率: 10/45/45 (secondary summaries; A)",
-                                 typical=(0.2, 0.6))
+                                 typical=(0.2, 0.6), zh="解决率权重")
     weight_satisfaction: float = P(0.45, 0.0, 1.0, "weight", "weight of the callback satisfaction rate in the score",
-                                   "Beijing 接诉即办 assessment 10/45/45 (secondary summaries; A)", typical=(0.2, 0.6))
+                                   "Beijing 接诉即办 assessment 10/45/45 (secondary summaries; A)", typical=(0.2, 0.6), zh="满意率权重")
     weight_speed: float = P(0.10, 0.0, 1.0, "weight", "weight of response speed (closure within deadline) in the score",
-                            "Beijing 接诉即办 assessment 10/45/45 (secondary summaries; A)", typical=(0.0, 0.4))
+                            "Beijing 接诉即办 assessment 10/45/45 (secondary summaries; A)", typical=(0.0, 0.4), zh="响应率权重")
     effort_fix_gain: float = P(0.10, 0.0, 1.0, "probability",
                                "added chance of a real fix under full pressure on resolution and satisfaction (more effort)",
-                               "A", typical=(0.0, 0.2))
+                               "A", typical=(0.0, 0.2), zh="考核激励下实际解决增量")
     effort_speed_gain: float = P(0.20, 0.0, 1.0, "fraction",
-                                 "extra work-hours handlers put in under full pressure on speed", "A", typical=(0.0, 0.4))
+                                 "extra work-hours handlers put in under full pressure on speed", "A", typical=(0.0, 0.4), zh="考核激励下加班工时")
     gaming_propensity: float = P(0.9, 0.0, 1.0, "probability",
                                  "chance a case closed without a real fix is gamed under full pressure when gaming goes "
                                  "unpunished (reported resolved, withdrawal persuaded, reclassified as a consultation; "
-                                 "a leading or selective callback)", "A", typical=(0.3, 1.0))
+                                 "a leading or selective callback)", "A", typical=(0.3, 1.0), zh="数据造假倾向")
     false_closure_share: float = P(0.5, 0.0, 1.0, "fraction",
                                    "of gamed closures, the share reported as resolved (the rest: the resident is persuaded "
                                    "to withdraw, or the complaint is reclassified as a consultation, and drops out of the "
-                                   "assessed cases)", "A", typical=(0.2, 0.8))
+                                   "assessed cases)", "A", typical=(0.2, 0.8), zh="虚假办结占造假比例")
     audit_rate: float = P(0.02, 0.0, 1.0, "probability",
                           "chance a closure is audited (a return visit by the supervising office); an audited gamed "
-                          "closure is found out", "A", typical=(0.0, 0.3))
+                          "closure is found out", "A", typical=(0.0, 0.3), zh="回访核查比例")
     repeat_call_probability: float = P(0.25, 0.0, 1.0, "probability",
                                        "chance a resident whose problem was closed without a fix reports it again (a "
                                        "re-opened case, counted by the published data as a new contact)", "A",
-                                       typical=(0.1, 0.5))
-    repeat_call_delay_days: float = P(3.0, 0.0, 60.0, "days", "mean delay before a repeat call", "A", typical=(1, 10))
+                                       typical=(0.1, 0.5), zh="未解决重复来电概率")
+    repeat_call_delay_days: float = P(3.0, 0.0, 60.0, "days", "mean delay before a repeat call", "A", typical=(1, 10), zh="重复来电间隔")
     repeat_linking: float = P(0.3, 0.0, 1.0, "probability",
                               "chance a repeat call is linked to the earlier closure, exposing gaming (higher on a "
-                              "platform that keeps case histories)", "A", typical=(0.0, 1.0))
+                              "platform that keeps case histories)", "A", typical=(0.0, 1.0), zh="重复来电关联原工单概率")
     penalty: float = P(1.0, 0.0, 20.0, "× gain",
                        "what a found-out gamed closure costs the team, as a multiple of what gaming it gains "
-                       "(expected-value deterrence, Becker 1968)", "A", typical=(0.5, 10))
+                       "(expected-value deterrence, Becker 1968)", "A", typical=(0.5, 10), zh="造假处罚倍数")
     audit_cost: float = P(300.0, 0.0, 1e5, "yuan", "cost of auditing one closure (a return visit)", "A",
-                          typical=(100, 1000))
+                          typical=(100, 1000), zh="每次核查成本")
 
     @model_validator(mode="after")
     def _weights(self):
@@ -495,13 +529,14 @@ class Assessment(Section):
 
 class ActorSpec(Section):
     """A kind of non-government actor (多元主体) that can take cases the centre hands over."""
+    title_zh: ClassVar[str] = "社会力量类型"
     categories: list[str] = Field(default_factory=list, description="categories of problem it can handle")
     kinds: list[str] | None = Field(None, description="community kinds it reaches (None: every community)")
     capacity_per_10k: float = P(1.0, 0.0, 1000.0, "cases per day per 10,000 residents",
-                                "cases it can take a day, per 10,000 residents of the communities it reaches", "A")
-    quality: float = P(0.6, 0.0, 1.0, "probability", "chance a case it handles is truly fixed", "A")
-    service_days: float = P(2.0, 0.01, 60.0, "days", "mean days it takes to handle a case", "A")
-    cost_per_case: float = P(200.0, 0.0, 1e6, "yuan", "what the government pays it per case", "A")
+                                "cases it can take a day, per 10,000 residents of the communities it reaches", "A", zh="承接能力")
+    quality: float = P(0.6, 0.0, 1.0, "probability", "chance a case it handles is truly fixed", "A", zh="实际解决概率")
+    service_days: float = P(2.0, 0.01, 60.0, "days", "mean days it takes to handle a case", "A", zh="办理天数")
+    cost_per_case: float = P(200.0, 0.0, 1e6, "yuan", "what the government pays it per case", "A", zh="每件购买服务费用")
 
 
 def _default_actors() -> dict[str, ActorSpec]:
@@ -518,65 +553,69 @@ def _default_actors() -> dict[str, ActorSpec]:
 
 class Actors(Section):
     """多元主体, 社会协同, 公众参与: actors beside the government, and residents reporting for neighbours."""
+    title_zh: ClassVar[str] = "多元主体"
     delegation_share: float = P(0.0, 0.0, 1.0, "fraction",
                                 "share of filed cases of an actor's categories (in communities it reaches) the centre "
-                                "may hand to it instead of a department, capacity permitting", "A", typical=(0.0, 0.6))
+                                "may hand to it instead of a department, capacity permitting", "A", typical=(0.0, 0.6), zh="可转交社会力量比例")
     types: dict[str, ActorSpec] = Field(default_factory=_default_actors,
                                         description="the kinds of actor, keyed by name")
     volunteer_assist_rate: float = P(0.0, 0.0, 1.0, "per day",
                                      "daily chance that a volunteer reaches a resident aged 60+ with an unreported "
-                                     "problem and reports it for them (assisted reporting)", "A", typical=(0.0, 0.1))
+                                     "problem and reports it for them (assisted reporting)", "A", typical=(0.0, 0.1), zh="志愿者代为反映概率")
     volunteer_cost_per_10k_year: float = P(50_000.0, 0.0, 1e8, "yuan per 10,000 residents per year",
                                            "organising volunteers for assisted reporting, at full assist rate 0.1", "A",
-                                           typical=(20_000, 150_000))
+                                           typical=(20_000, 150_000), zh="志愿服务组织成本")
     participation_rate: float = P(0.0, 0.0, 1.0, "per day",
-                                  "daily chance that a neighbour reports a resident's unreported problem of a shared "
-                                  "cause on their behalf, times the building's mean trust (公众参与, 楼门长)", "A",
-                                  typical=(0.0, 0.1))
+                                  "daily chance that a neighbour reports a resident's unreported problem on their "
+                                  "behalf, times the building's mean trust (公众参与, 楼门长)", "A",
+                                  typical=(0.0, 0.1), zh="邻里代为反映概率")
 
 
 class Bias(Section):
     """算法偏见: automated routing and risk flags learned from past data serve groups with less data worse."""
+    title_zh: ClassVar[str] = "算法偏见"
     strength: float = P(0.0, 0.0, 3.0, "exponent",
                         "how steeply an automated model's errors grow as a group's share of its training data falls "
-                        "below its share of cases (0: no bias)", "A", typical=(0.0, 1.5))
-    data_app: float = P(1.0, 0.0, 1.0, "record units", "training data one app report leaves (structured: place, photo)", "A")
-    data_hotline: float = P(0.3, 0.0, 1.0, "record units", "training data one hotline report leaves (an operator's notes)", "A")
-    data_window: float = P(0.2, 0.0, 1.0, "record units", "training data one walk-in report leaves (paper forms)", "A")
-    data_grid_worker: float = P(0.6, 0.0, 1.0, "record units", "training data one report filed by a grid worker leaves", "A")
+                        "below its share of cases (0: no bias)", "A", typical=(0.0, 1.5), zh="算法偏见强度")
+    data_app: float = P(1.0, 0.0, 1.0, "record units", "training data one app report leaves (structured: place, photo)", "A", zh="每件App诉求数据量")
+    data_hotline: float = P(0.3, 0.0, 1.0, "record units", "training data one hotline report leaves (an operator's notes)", "A", zh="每件热线诉求数据量")
+    data_window: float = P(0.2, 0.0, 1.0, "record units", "training data one walk-in report leaves (paper forms)", "A", zh="每件窗口诉求数据量")
+    data_grid_worker: float = P(0.6, 0.0, 1.0, "record units", "training data one report filed by a grid worker leaves", "A", zh="每件网格员上报数据量")
     history_cases: float = P(5000.0, 0.0, 1e7, "cases", "past cases the models were trained on before the run, in the "
-                             "channel mix of the first days", "A", typical=(1000, 50000))
-    max_error_factor: float = P(4.0, 1.0, 20.0, "×", "the most an automated model's error rate can be multiplied for a group", "A")
+                             "channel mix of the first days", "A", typical=(1000, 50000), zh="历史训练案件数")
+    max_error_factor: float = P(4.0, 1.0, 20.0, "×", "the most an automated model's error rate can be multiplied for a group", "A", zh="误差倍数上限")
     correction: float = P(0.0, 0.0, 1.0, "0–1", "bias correction (reweighting, collecting data from under-served groups, "
-                          "audits of the models): the share of each group's data deficit made good", "A", typical=(0.0, 1.0))
+                          "audits of the models): the share of each group's data deficit made good", "A", typical=(0.0, 1.0), zh="算法纠偏程度")
     correction_cost_year: float = P(300_000.0, 0.0, 1e9, "yuan per year", "cost of full bias correction", "A",
-                                    typical=(100_000, 1_000_000))
+                                    typical=(100_000, 1_000_000), zh="算法纠偏年成本")
 
 
 class PlatformLife(Section):
     """重复建设, 运行生命周期短, 使用效用低: a platform's use and data decay without upkeep."""
+    title_zh: ClassVar[str] = "平台生命周期"
     lifecycle: bool = Field(False, description="model the platform's life: adoption over time, decay of use and data "
-                                               "quality without maintenance, abandonment (off: joined departments use it fully)")
+                                               "quality without maintenance, abandonment (off: joined departments use it fully)", json_schema_extra={"zh": "平台生命周期"})
     adoption_innovation: float = P(0.02, 0.0, 1.0, "per day", "Bass p: daily chance a joined team starts using the "
-                                   "platform on its own", "A, after Bass 1969", typical=(0.005, 0.05))
+                                   "platform on its own", "A, after Bass 1969", typical=(0.005, 0.05), zh="平台自发采纳率")
     adoption_imitation: float = P(0.10, 0.0, 1.0, "per day", "Bass q: added daily chance per share of teams already "
-                                  "using it", "A, after Bass 1969", typical=(0.02, 0.3))
+                                  "using it", "A, after Bass 1969", typical=(0.02, 0.3), zh="平台模仿采纳率")
     maintenance: float = P(1.0, 0.0, 1.0, "0–1", "maintenance and upkeep spending, as a share of what keeps use and data "
-                           "quality up", "A", typical=(0.0, 1.0))
+                           "quality up", "A", typical=(0.0, 1.0), zh="平台运维投入")
     maintenance_year_per_department: float = P(60_000.0, 0.0, 1e8, "yuan per year",
                                                "full maintenance and data upkeep per joined department", "A",
-                                               typical=(20_000, 150_000))
+                                               typical=(20_000, 150_000), zh="每部门年运维成本")
     usage_decay: float = P(0.005, 0.0, 1.0, "per day", "daily loss of use without maintenance (staff drift back to old "
-                           "habits, features break)", "A", typical=(0.002, 0.03))
+                           "habits, features break)", "A", typical=(0.002, 0.03), zh="无运维使用衰减率")
     quality_decay: float = P(0.005, 0.0, 1.0, "per day", "daily loss of data quality without upkeep (stale records)", "A",
-                             typical=(0.001, 0.02))
+                             typical=(0.001, 0.02), zh="无运维数据质量衰减率")
     abandon_below: float = P(0.2, 0.0, 1.0, "share", "the platform is abandoned when its use falls below this share", "A",
-                             typical=(0.1, 0.4))
+                             typical=(0.1, 0.4), zh="平台弃用阈值")
 
 
 class Change(Section):
     """A change of parameters on a given day, optionally for some communities only (a pilot)."""
-    day: int = P(0, 0, 3650, "day", "day (step) on which the change takes effect")
+    title_zh: ClassVar[str] = "政策调整"
+    day: int = P(0, 0, 3650, "day", "day (step) on which the change takes effect", zh="生效日")
     set: dict[str, Any] = Field(description="dotted parameter paths and their new values")
     communities: list[int] | None = Field(None, description="community indices (0-based) the change applies to; all if omitted")
     label: str = Field("", description="a name shown on charts")
@@ -584,11 +623,12 @@ class Change(Section):
 
 class Shock(Section):
     """A surge of given categories over a window of days (flood, epidemic)."""
+    title_zh: ClassVar[str] = "突发冲击"
     name: str = Field("shock", description="a name shown on charts")
-    start: int = P(0, 0, 3650, "day", "first day of the surge")
-    end: int = P(30, 0, 3650, "day", "last day of the surge (inclusive)")
+    start: int = P(0, 0, 3650, "day", "first day of the surge", zh="冲击开始日")
+    end: int = P(30, 0, 3650, "day", "last day of the surge (inclusive)", zh="冲击结束日")
     categories: list[str] = Field(description="categories that surge")
-    multiplier: float = P(3.0, 0.0, 100.0, "×", "problem rate multiplier during the surge")
+    multiplier: float = P(3.0, 0.0, 100.0, "×", "problem rate multiplier during the surge", zh="诉求倍增系数")
     communities: list[int] | None = Field(None, description="community indices hit; all if omitted")
 
     @model_validator(mode="after")
@@ -607,6 +647,7 @@ LOCAL_PATHS = (
 
 
 class Scenario(Section):
+    title_zh: ClassVar[str] = "情景"
     name: str = Field("scenario", description="a short name used in tables and figures")
     description: str = Field("", description="what question the scenario answers")
     run: RunSettings = RunSettings()
@@ -798,6 +839,7 @@ class ParamInfo:
     description: str
     source: str
     typical: tuple[float, float] | None
+    zh: str = ""   # the short Chinese label declared beside the parameter
 
     @property
     def numeric(self) -> bool:
@@ -842,12 +884,19 @@ def param_table(scenario: Scenario | None = None) -> list[ParamInfo]:
                 typ = extra.get("typical")
                 rows.append(ParamInfo(path, _kind(value), value, lo, hi, extra.get("unit", ""),
                                       field.description or "", extra.get("source", "A") if _kind(value) != "bool" else "",
-                                      tuple(typ) if typ else None))
+                                      tuple(typ) if typ else None, extra.get("zh", "")))
 
     for section in ("population", "network", "demand", "channels", "staffing", "policies", "routing",
                     "residents", "privacy", "costs", "assessment", "actors", "bias", "platform"):
         walk(getattr(scenario, section), section + ".")
     return rows
+
+
+def section_title_zh(section: str) -> str:
+    """The Chinese title of a top-level scenario section (`population` → 人口与区划)."""
+    field = Scenario.model_fields.get(section)
+    cls = field.annotation if field is not None else None
+    return cls.title_zh if isinstance(cls, type) and issubclass(cls, Section) else ""
 
 
 def param_index(scenario: Scenario | None = None) -> dict[str, ParamInfo]:
@@ -885,8 +934,9 @@ def check_path(path: str, scenario: Scenario | None = None, *, numeric: bool = F
     if path in ("run.steps", "run.replications", "run.seed"):
         field = RunSettings.model_fields[path.split(".")[1]]
         lo, hi = _field_bounds(field)
-        return ParamInfo(path, "int", field.default, lo, hi, (field.json_schema_extra or {}).get("unit", ""),
-                         field.description or "", "", None)
+        extra = field.json_schema_extra or {}
+        return ParamInfo(path, "int", field.default, lo, hi, extra.get("unit", ""),
+                         field.description or "", "", None, extra.get("zh", ""))
     if path not in index:
         hint = closest_path(path, index)
         raise ScenarioError(f"unknown parameter path '{path}'" + (f"; did you mean '{hint}'?" if hint else "")

@@ -381,3 +381,41 @@ def test_progress_bar_shows_done_failed_and_time_left(tmp_path):
     text = buf.getvalue()
     failed = int((load_results(tmp_path / "s")["status"] == "failed").sum())
     assert "40/40" in text and f"{failed} failed" in text and "left" in text
+
+
+def test_a_chunks_replications_run_as_one_batch_give_the_runs_alone():
+    """run_chunk batches consecutive runs of one point; the summaries are those of the runs alone."""
+    from sim.experiments.evaluators import run_chunk
+    from sim.scenario import load_scenario
+    base = load_scenario("baseline.yaml", {"population.residents_per_grid": 200, "run.steps": 40}).model_dump()
+    runner = GovsimRunner(base)
+    a, b = {"policies.share_joined": 0.0}, {"policies.share_joined": 1.0}
+    runs = [(0, 11, a), (1, 12, a), (2, 13, a), (3, 14, b), (4, 15, b)]
+    calls = []
+    batch = runner.batch
+    spy = type("Spy", (), {"__call__": lambda self, v, s: runner(v, s),
+                           "batch": lambda self, v, seeds: calls.append(len(seeds)) or batch(v, seeds)})()
+    out = run_chunk(spy, runs, ["resolution_rate", "median_days"])
+    assert calls == [3, 2]
+    alone = [runner(v, s) for _, s, v in runs]
+    assert out["status"] == ["done"] * 5
+    assert out["resolution_rate"] == [r["resolution_rate"] for r in alone]
+    assert out["median_days"] == [r["median_days"] for r in alone]
+
+
+def test_a_failing_run_in_a_batch_fails_alone():
+    from sim.experiments.evaluators import run_chunk
+
+    class Flaky:
+        def __call__(self, values, seed):
+            if seed == 2:
+                raise ValueError("bad seed")
+            return {"y": float(seed)}
+
+        def batch(self, values, seeds):
+            return [self(values, s) for s in seeds]
+
+    out = run_chunk(Flaky(), [(0, 1, {}), (1, 2, {}), (2, 3, {})], ["y"])
+    assert out["status"] == ["done", "failed", "done"]
+    assert out["y"][0] == 1.0 and np.isnan(out["y"][1]) and out["y"][2] == 3.0
+    assert "bad seed" in out["error"][1]

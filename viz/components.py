@@ -616,7 +616,8 @@ def LeverPanel(model: VizModel, state: ViewState):
     # Keys: the list above the groups changes with the scope; without them reacton would match controls
     # by position and hand one lever's widget to another.
     for k, (group, items) in enumerate(groups.items()):
-        with solara.Details(group, expand=(k == 0)).key(f"group:{group}"):
+        title = f"{group} · {items[0].group_zh}" if items and items[0].group_zh else group
+        with solara.Details(title, expand=(k == 0)).key(f"group:{group}"):
             for lever in items:
                 disabled = community is not None and not lever.local
                 LeverControl(lever, current(lever), disabled, change).key(f"lever:{lever.path}:{epoch}")
@@ -634,7 +635,7 @@ def LeverControl(lever: Lever, value, disabled: bool, on_change):
         # A plain Vuetify switch whose value is the model's (solara.Switch keeps a copy of its own, and
         # a toggle arriving while the player thread redraws could be dropped between the two).
         with solara.Tooltip(lever.tooltip):
-            solara.v.Switch(label=lever.label, v_model=bool(value), on_v_model=lambda x: on_change(lever, x),
+            solara.v.Switch(label=f"{lever.label} {lever.label_zh}".strip(), v_model=bool(value), on_v_model=lambda x: on_change(lever, x),
                             disabled=disabled, class_=f"govsim-lever {css_class(lever.path)}",
                             hide_details=True, dense=True).meta(ref=f"switch:{lever.path}")
         return
@@ -642,7 +643,10 @@ def LeverControl(lever: Lever, value, disabled: bool, on_change):
     with solara.Column(gap="0px", classes=["govsim-lever", css_class(lever.path)]):
         with solara.Row(gap="6px", style="align-items: center; justify-content: space-between"):
             with solara.Tooltip(lever.tooltip):
-                solara.Text(f"{lever.label}{unit}", style="font-size: 13px")
+                with solara.Column(gap="0px"):
+                    solara.Text(f"{lever.label}{unit}", style="font-size: 13px")
+                    if lever.label_zh:
+                        solara.Text(lever.label_zh, style="font-size: 12px; color: #666")
             LeverField(lever, value, disabled, on_change)
         LeverSlider(lever, value, disabled, on_change)
 

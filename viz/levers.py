@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from sim.scenario import LOCAL_PATHS, ParamInfo, Scenario, param_table
+from sim.scenario import LOCAL_PATHS, ParamInfo, Scenario, param_table, section_title_zh
 
 # The sections a researcher moves while the model runs: policy levers and staffing.
 LEVER_SECTIONS = ("policies.", "staffing.")
@@ -25,6 +25,13 @@ class Lever:
     group: str
     label: str
     unit_in_group: bool = False   # the group's title already states the unit
+    group_zh: str = ""            # the group's Chinese title (from the declarations)
+
+    @property
+    def label_zh(self) -> str:
+        """The Chinese label declared beside the parameter (a department lever: none of its own, the
+        group title says what it is)."""
+        return "" if self.unit_in_group else self.info.zh
 
     @property
     def path(self) -> str:
@@ -87,7 +94,7 @@ def lever_groups(scenario: Scenario) -> dict[str, list[Lever]]:
             continue
         parts = info.path.split(".")
         if parts[0] == "policies":
-            group, label = "Policy levers", _humanise(parts[1])
+            group, label, zh = "Policy levers", _humanise(parts[1]), section_title_zh("policies")
         elif parts[1] == "departments":
             dept, field = parts[2], parts[3]
             group = {"staff_per_10k": "Department staff per 10,000 residents",
@@ -95,11 +102,11 @@ def lever_groups(scenario: Scenario) -> dict[str, list[Lever]]:
                      "joined": "Departments on the platform (in addition to the share joined)",
                      }.get(field, f"Departments: {field}")
             label = _humanise(dept)
-            groups.setdefault(group, []).append(Lever(info, group, label, unit_in_group=True))
+            groups.setdefault(group, []).append(Lever(info, group, label, unit_in_group=True, group_zh=info.zh))
             continue
         else:
-            group, label = "Grid workers", _humanise(parts[1])
-        groups.setdefault(group, []).append(Lever(info, group, label))
+            group, label, zh = "Grid workers", _humanise(parts[1]), section_title_zh("staffing")
+        groups.setdefault(group, []).append(Lever(info, group, label, group_zh=zh))
     # Policy levers first: they are what the page is for.
     order = ["Policy levers", "Grid workers"]
     return {k: groups[k] for k in order if k in groups} | {k: v for k, v in groups.items() if k not in order}

@@ -34,30 +34,67 @@ def run_chunk(runner, runs: Sequence[tuple[int, int, dict]], outcomes: Sequence[
               required: Sequence[str] = ()) -> dict[str, list]:
     """Run ``runner(values, seed)`` for each ``(run_id, seed, values)``; return columns of records.
 
-    Every run is independent: an exception fails that run only (its message is kept), and outcome
-    values are stored as floats (NaN when the model did not return one).
+    Consecutive runs with the same values (the replications of one design point) are run as one batch
+    when the runner offers ``runner.batch(values, seeds)`` (the govsim model advances a batch together,
+    each run with its own random streams, so the results are those of the runs one by one: the
+    per-day cost is shared, see benchmarks). Every run is independent: an exception fails that run
+    only (a batch that raises is run again one by one to find which), and outcome values are stored as
+    floats (NaN when the model did not return one).
     """
     cols: dict[str, list] = {"run": [], "status": [], "error": [], "elapsed": [], **{o: [] for o in outcomes}}
     nan = float("nan")
-    for run_id, seed, values in runs:
-        t0 = time.perf_counter()
-        try:
-            summary = runner(values, seed)
+
+    def record(run_id, summary, error, elapsed):
+        row, status = dict.fromkeys(outcomes, nan), "failed"
+        if error is None:
             missing = [o for o in required if o not in summary]
             if missing:
-                raise KeyError(f"the run returned no value for outcome(s) {', '.join(missing)}")
-            row = {o: _float(summary.get(o, nan)) for o in outcomes}
-            status, error = "done", None
-        except Exception as e:  # a failing run must not stop the sweep
-            row = dict.fromkeys(outcomes, nan)
-            status, error = "failed", describe_error(e)
+                error = f"KeyError: the run returned no value for outcome(s) {', '.join(missing)}"
+            else:
+                row, status = {o: _float(summary.get(o, nan)) for o in outcomes}, "done"
         cols["run"].append(run_id)
         cols["status"].append(status)
         cols["error"].append(error)
-        cols["elapsed"].append(time.perf_counter() - t0)
+        cols["elapsed"].append(elapsed)
         for o in outcomes:
             cols[o].append(row[o])
+
+    def one(run_id, seed, values):
+        t0 = time.perf_counter()
+        try:
+            summary, error = runner(values, seed), None
+        except Exception as e:  # a failing run must not stop the sweep
+            summary, error = None, describe_error(e)
+        record(run_id, summary, error, time.perf_counter() - t0)
+
+    batch = getattr(runner, "batch", None)
+    for group in _same_values(runs):
+        if batch is None or len(group) == 1:
+            for run in group:
+                one(*run)
+            continue
+        t0 = time.perf_counter()
+        try:
+            summaries = batch(group[0][2], [seed for _, seed, _ in group])
+        except Exception:  # find the failing run(s) one by one
+            for run in group:
+                one(*run)
+            continue
+        elapsed = (time.perf_counter() - t0) / len(group)
+        for (run_id, _, _), summary in zip(group, summaries):
+            record(run_id, summary, None, elapsed)
     return cols
+
+
+def _same_values(runs: Sequence[tuple[int, int, dict]]) -> list[list[tuple[int, int, dict]]]:
+    """The runs split into groups of consecutive runs with equal values."""
+    groups: list[list[tuple[int, int, dict]]] = []
+    for run in runs:
+        if groups and groups[-1][0][2] == run[2]:
+            groups[-1].append(run)
+        else:
+            groups.append([run])
+    return groups
 
 
 def _float(v) -> float:

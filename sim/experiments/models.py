@@ -56,14 +56,22 @@ class GovsimRunner:
     base_data: dict
     settings: dict = field(default_factory=dict)
 
-    def __call__(self, values: dict, seed: int) -> Mapping[str, float]:
-        from sim.runner import run_one  # imported here: workers import it once, the planner never
-
+    def scenario(self, values: dict):
         data = copy.deepcopy(self.base_data)
         for path, value in {**self.settings, **values}.items():
             set_dotted(data, path, value)
-        scenario = build_scenario(data, origin="sweep run")
-        return run_one(scenario, seed).summary
+        return build_scenario(data, origin="sweep run")
+
+    def __call__(self, values: dict, seed: int) -> Mapping[str, float]:
+        from sim.runner import run_one  # imported here: workers import it once, the planner never
+        return run_one(self.scenario(values), seed).summary
+
+    def batch(self, values: dict, seeds: list[int]) -> list[Mapping[str, float]]:
+        """The runs of one point with the given seeds, advanced as one batch (the same summaries as
+        one by one)."""
+        from sim.runner import batches, run_batch
+        scenario = self.scenario(values)
+        return [r.summary for part in batches(scenario, seeds) for r in run_batch(scenario, part)]
 
 
 class GovsimModel:
