@@ -13,12 +13,13 @@ for c in python3.13 python3.12 python3 $$HOME/.pyenv/versions/3.1[2-9]*/bin/pyth
 done; exit 1
 endef
 
-.PHONY: run test bench venv clean help
+.PHONY: run test bench viz venv clean help
 
 help:
 	@echo "make run    - create .venv, install govsim, run scenarios/baseline.yaml and print the 4E table"
 	@echo "make test   - create .venv, install the test extras, run the whole test suite"
 	@echo "make bench  - run the benchmark suite (benchmarks/) and write JSON"
+	@echo "make viz    - set up as make run does, then serve the cockpit at http://127.0.0.1:8765 (SCENARIO=...)"
 
 $(PY):
 	@base=$$( $(FIND_PYTHON) ) || { echo "error: govsim needs Python >= 3.12 (mesa 3.5 requires it)." >&2; \
@@ -26,8 +27,12 @@ $(PY):
 	echo "Creating $(VENV) with $$base"; $$base -m venv $(VENV)
 	@$(PIP) install --quiet --upgrade pip
 
+# The view's extra and its front-end (Solara's and ECharts' JS, served from a local cache: government
+# intranets have no internet; the script fills it from the npm registry and takes under a second when
+# nothing is missing).
 $(VENV)/.stamp-run: pyproject.toml | $(PY)
-	$(PIP) install --quiet -e .
+	$(PIP) install --quiet -e ".[viz]"
+	$(PY) tools/install_solara_assets.py
 	@touch $@
 
 $(VENV)/.stamp-test: pyproject.toml | $(PY)
@@ -39,11 +44,12 @@ venv: $(VENV)/.stamp-run
 run: $(VENV)/.stamp-run
 	$(VENV)/bin/govsim run scenarios/baseline.yaml --out runs/baseline --force
 
-# The Solara front-end is served from a local cache (government intranets have no internet); the
-# script fills it from the npm registry and takes under a second when nothing is missing.
 test: $(VENV)/.stamp-test
 	$(PY) tools/install_solara_assets.py
 	$(PY) -m pytest -q $(PYTEST_ARGS)
+
+viz: $(VENV)/.stamp-run
+	$(VENV)/bin/govsim viz $(SCENARIO)
 
 bench: $(VENV)/.stamp-test
 	$(PY) -m benchmarks $(BENCH_ARGS)

@@ -11,7 +11,8 @@ import numpy as np
 import pandas as pd
 
 from sim.metrics import METRIC_BY_NAME
-from sim.runner import RunResult, daily_long, paired_differences, run_replications, summarise, summary_frame
+from sim.runner import RunResult, daily_long, run_replications, summarise, summary_frame
+from sim.verdicts import comparison_table
 from sim.scenario import Scenario, load_scenario, with_changes
 
 
@@ -58,13 +59,15 @@ def compare(base: Scenario | str | Path, others: Iterable[Scenario | str | Path]
     random numbers): one row per scenario and indicator, with a 95% interval."""
     base_runs = run(base, replications=replications, seed=seed, steps=steps)
     settings = base_runs.scenario.run
-    frames = []
+    summaries = {base_runs.scenario.name: base_runs.summary}
     for other in others:
         o = run(other, replications=settings.replications, seed=settings.seed, steps=settings.steps)
-        diff = paired_differences(base_runs.summary, o.summary)
-        diff.insert(0, "scenario", o.scenario.name)
-        frames.append(diff)
-    return pd.concat(frames, ignore_index=True)
+        name, k = o.scenario.name, 2
+        while name in summaries:
+            name, k = f"{o.scenario.name}-{k}", k + 1
+        summaries[name] = o.summary
+    # Judged as one table: the multiplicity correction covers every scenario and indicator.
+    return comparison_table(base_runs.scenario.name, summaries)
 
 
 def evaluate(point: dict[str, Any] | None = None, *, base: Scenario | str | Path = "baseline", seed: int | None = None,

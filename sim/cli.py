@@ -73,14 +73,24 @@ def user_errors(*extra: type[BaseException]) -> Iterator[None]:
         fail(str(e))
 
 
-def run_replications(scenario: Scenario, progress: Callable[[int], None] | None = None) -> list[RunResult]:
-    """The core: all replications of a scenario, as its ``run`` section says (seed, count, steps).
+def run_replications(scenario: Scenario, progress: Callable[[int], None] | None = None, *, first: int = 0,
+                     count: int | None = None) -> list[RunResult]:
+    """The core: the replications of a scenario, as its ``run`` section says (seed, count, steps), or
+    replications first..first+count−1 (``--precision`` adds them in batches).
 
     A seam for the CLI tests, which replace it to look at the scenario that reached the core; the
     runner is imported here so that commands that run nothing do not pay for importing the model.
     """
     from sim import runner
-    return runner.run_replications(scenario, progress=progress)
+    if first == 0 and count is None:
+        return runner.run_replications(scenario, progress=progress)
+    return runner.run_replications(scenario, count, progress=progress, first=first)
+
+
+def run_from_state(state: Path, scenario: Scenario, progress: Callable[[int], None] | None = None) -> list[RunResult]:
+    """The core for warm starts: every run of a saved state branched with `scenario` (a seam, as above)."""
+    from sim import runner
+    return runner.run_from_state(state, scenario, progress=progress)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -97,6 +107,123 @@ Out = Annotated[Path | None, typer.Option("--out", "-o", show_default=False,
                                           help="output directory (default: runs/<name>-<YYYYmmdd-HHMMSS>)")]
 Force = Annotated[bool, typer.Option("--force", help="replace a previous govsim output in --out")]
 NoFigures = Annotated[bool, typer.Option("--no-figures", help="skip the PNG figures (faster)")]
+BurnIn = Annotated[int | None, typer.Option("--burn-in", min=1, show_default=False, metavar="DAYS",
+                                            help="run DAYS days first, then open the books: results cover the "
+                                                 "--steps days after the burn-in")]
+SaveState = Annotated[Path | None, typer.Option("--save-state", show_default=False, metavar="FILE",
+                                                help="with --burn-in: save the state after the burn-in (.npz), to "
+                                                     "branch policies from with --from-state")]
+FromState = Annotated[Path | None, typer.Option("--from-state", show_default=False, metavar="FILE",
+                                                help="start every run from a saved state (its population, history "
+                                                     "and seeds) with this scenario's parameters")]
+
+
+class WarmStart:
+    """The warm-start flags of `run` and `compare`, checked before anything runs or is written."""
+
+    def __init__(self, burn_in: int | None, save_state: Path | None, from_state: Path | None,
+                 replications: int | None, seed: int | None, force: bool):
+        from sim import state
+        self.burn_in, self.save_state, self.from_state = burn_in, save_state, from_state
+        self.header: dict | None = None
+        if from_state and burn_in:
+            raise CliInputError("--from-state and --burn-in: a saved state is already burnt in; give one of them")
+        if save_state and not burn_in:
+            raise CliInputError("--save-state saves the state after --burn-in DAYS: give --burn-in too")
+        if from_state:
+            if replications is not None or seed is not None:
+                raise CliInputError("--from-state: the state fixes the runs (its replications and seeds); "
+                                    "drop --replications/--seed")
+            self.header = state.read_header(from_state)
+        if save_state:
+            self.save_state = save_state if save_state.suffix == state.SUFFIX else save_state.with_name(
+                save_state.name + state.SUFFIX)
+            if self.save_state.exists():
+                try:
+                    state.read_header(self.save_state)
+                    ours = True
+                except state.StateError:
+                    ours = False
+                if not ours:
+                    raise CliInputError(f"--save-state: '{self.save_state}' exists and is not a govsim state file; "
+                                        "govsim will not replace it")
+                if not force:
+                    raise CliInputError(f"--save-state: '{self.save_state}' exists; use --force to replace it")
+
+    @property
+    def active(self) -> bool:
+        return bool(self.burn_in or self.from_state)
+
+    def check(self, scenario: Scenario, burnt_in: Scenario) -> None:
+        """Refuse a scenario that would build another world than the saved state's, or than the
+        scenario burnt in (before anything runs)."""
+        from sim import state
+        from sim.scenario import build_scenario
+        if not self.active:
+            return
+        if self.header is not None:
+            saved, where = build_scenario(self.header["base_scenario"], origin=f"state {self.from_state}"), \
+                f"the state '{self.from_state}' holds"
+        else:
+            saved, where = burnt_in, f"the burnt-in scenario '{burnt_in.name}' builds"
+        diffs = state.world_differences(saved, scenario)
+        if diffs:
+            raise state.StateError(f"scenario '{scenario.name}' builds another world than {where}: "
+                                   + "; ".join(diffs[:4]))
+
+    def runs(self, scenario: Scenario) -> int:
+        return len(self.header["seeds"]) if self.header is not None else scenario.run.replications
+
+    def describe(self, scenario: Scenario) -> str:
+        r = scenario.run
+        if self.header is not None:
+            n = len(self.header["seeds"])
+            return (f"{scenario.n_residents:,} residents, {r.steps} days from the state {self.from_state} "
+                    f"(day {self.header['day']}), {n} replication{'s' if n != 1 else ''}")
+        return _describe(scenario) + (f", after a {self.burn_in}-day burn-in" if self.burn_in else "")
+
+    def prepare(self, scenario: Scenario, tmp_dir: Path, err) -> Path:
+        """The state to branch from: the given one, or the burn-in run now (saved to --save-state or a
+        temporary file)."""
+        if self.from_state:
+            return self.from_state
+        from sim import runner
+        err.print(f"burn-in: {escape(scenario.name)}, {self.burn_in} days × {scenario.run.replications} replications")
+        model = runner.burn_in(scenario, self.burn_in)
+        path = model.save_state(self.save_state or tmp_dir / "burn-in.npz")
+        if self.save_state:
+            err.print(f"state after the burn-in saved to {escape(str(path))}")
+        return path
+
+    def manifest(self, path: Path) -> dict:
+        from sim import state
+        info = {"burn_in_days": self.burn_in, "state": state.describe(path)}
+        if not (self.from_state or self.save_state):
+            info["state"]["file"] = None   # a temporary file, gone
+        return info
+
+
+Precision = Annotated[list[str] | None, typer.Option(
+    "--precision", show_default=False, metavar="METRIC=HALFWIDTH",
+    help="add replications until the 95% interval of METRIC (its mean; in compare, every scenario's difference "
+         "from the base) has at most this half-width, in the metric's unit or as VALUE% of the base mean "
+         "(repeatable); --replications is where it starts")]
+MaxReplications = Annotated[int, typer.Option("--max-replications", min=2, help="cap for --precision")]
+Practical = Annotated[list[str] | None, typer.Option(
+    "--practical", show_default=False, metavar="METRIC=VALUE",
+    help="override a metric's practical threshold (the smallest change that matters), in its unit or as VALUE% "
+         "of the base mean, e.g. median_days=1 or total_cost=5% (repeatable)")]
+
+
+class Multiplicity(str, Enum):
+    holm = "holm"
+    fdr = "fdr"
+    none = "none"
+
+
+class Lang(str, Enum):
+    en = "en"
+    zh = "zh"
 
 
 def overrides_from_flags(replications: int | None, seed: int | None, steps: int | None,
@@ -169,8 +296,8 @@ def progress_bar(total: int, description: str) -> Iterator[Callable[..., None]]:
 # --------------------------------------------------------------------------------------------------
 # Tables
 
-ARROWS = {"higher": "↑", "lower": "↓", "neither": ""}
-VERDICT_STYLE = {"better": "bold green", "worse": "bold red", "n.s.": "dim"}
+ARROWS = {"higher": "↑", "lower": "↓", "zero": "→0", "neither": ""}
+VERDICT_STYLE = {"better": "bold green", "worse": "bold red", "no meaningful change": "blue", "uncertain": "dim"}
 DIRECTION_NOTE = "↑ higher is better, ↓ lower is better"
 
 
@@ -219,41 +346,74 @@ def e_table(summary_table: pd.DataFrame, title: str) -> Table:
     return table
 
 
-def difference_table(comp: pd.DataFrame, scenario: str, base: str, *, values: bool = True) -> Table:
-    """One compared scenario's paired differences from the base, with a coloured verdict (and, if
-    `values`, both scenarios' means: left out on a narrow terminal; comparison.csv has them)."""
-    from sim.metrics import E_ORDER
+def comparison_table(comp: pd.DataFrame, base: str, scenarios: list[str], *, lang: str = "en") -> Table:
+    """All compared scenarios side by side: one row per indicator (grouped by E), the base's mean, and
+    per scenario the paired difference, its 95% interval and the verdict."""
+    import numpy as np
+
+    from sim.metrics import E_ORDER, METRIC_BY_NAME
     from sim.output import format_number
-    part = comp[comp["scenario"] == scenario]
-    n = int(part["replications"].iloc[0]) if len(part) else 0
-    table = Table(title=f"{escape(scenario)} vs {escape(base)}: paired difference over {n} replications (same seeds)",
-                  title_justify="left", caption=DIRECTION_NOTE, caption_justify="left", box=box.SIMPLE_HEAD,
-                  pad_edge=values)   # narrow terminal: no edge padding, so labels do not wrap
-    table.add_column("Indicator (unit)", min_width=28)
-    if values:
-        table.add_column(escape(base), justify="right", no_wrap=True)
-        table.add_column(escape(scenario), justify="right", no_wrap=True)
-    if values:
-        table.add_column("Difference", justify="right", no_wrap=True)
-        table.add_column("95% interval", justify="right")
-    else:   # narrow terminal: the (symmetric, t-based) interval as ± its half-width, beside the difference
-        table.add_column("Difference ± 95%", justify="right", no_wrap=True)
-    table.add_column("Verdict", justify="center", no_wrap=True)
+    from sim.verdicts import MULTIPLICITY, e_label, label, unit, verdict_label
+    n = int(comp["replications"].max()) if len(comp) else 0
+    method = comp["multiplicity"].iloc[0] if len(comp) else "holm"
+    zh = lang == "zh"
+    title = (f"与{escape(base)}相比的配对差值（{n}次重复，相同随机种子）" if zh else
+             f"Paired differences from {escape(base)} over {n} replications (same seeds)")
+    caption = (("↑越高越好 ↓越低越好；每格：差值 ±95%区间半宽，判定。改善/变差：" + MULTIPLICITY[method]["zh"] + "后显著且达到实际阈值")
+               if zh else (f"{DIRECTION_NOTE}; each cell: difference ± half-width of its 95% interval, then the "
+                           "verdict. better/worse: clear after "
+                           f"{MULTIPLICITY[method]['en']} and at least the indicator's practical threshold "
+                           "(comparison.csv: threshold, p_adjusted)"))
+    table = Table(title=title, title_justify="left", caption=caption, caption_justify="left", box=box.SIMPLE_HEAD)
+    table.add_column("指标（单位）" if zh else "Indicator (unit)", min_width=16, ratio=3)
+    table.add_column(escape(base), justify="right", no_wrap=True)
+    for name in scenarios:
+        table.add_column(escape(name), justify="right", ratio=2, min_width=9, overflow="fold")
     for e in E_ORDER:
-        rows = part[part["E"] == e]
-        if rows.empty:
+        part = comp[comp["E"] == e]
+        if part.empty:
             continue
-        table.add_row(f"[bold]{e}[/bold]")
-        for r in rows.itertuples():
-            style = VERDICT_STYLE.get(r.verdict, "") if r.better != "neither" else ""
-            verdict = f"[{style}]{r.verdict}[/{style}]" if style else ("" if r.better == "neither" else r.verdict)
-            means = (format_number(r.base), format_number(r.value)) if values else ()
-            if values:
-                cells = (format_number(r.difference, signed=True), _interval(r.ci_low, r.ci_high, signed=True))
-            else:
-                cells = (_plus_minus(r.difference, r.ci_low, r.ci_high),)
-            table.add_row(_indicator(r), *means, *cells, verdict)
+        table.add_row(f"[bold]{escape(e_label(e, lang))}[/bold]")
+        for metric in dict.fromkeys(part["metric"]):
+            m = METRIC_BY_NAME[metric]
+            rows = part[part["metric"] == metric].set_index("scenario")
+            cells = []
+            for name in scenarios:
+                r = rows.loc[name]
+                v = r["verdict"]
+                style = VERDICT_STYLE.get(v, "")
+                half = (r["ci_high"] - r["ci_low"]) / 2
+                half = 0.0 if abs(half) < 1e-9 * max(1.0, abs(r["difference"])) else half  # rounding noise
+                spread = f" [dim]±{format_number(half)}[/dim]" if np.isfinite(half) else ""
+                word = f"\n[{style}]{escape(verdict_label(v, lang, short=True))}[/{style}]" if style else ""
+                cells.append(f"{format_number(r['difference'], signed=True)}{spread}{word}")
+            table.add_row(f"{ARROWS.get(m.better) or ' '} {escape(label(m, lang, short=True))} [dim]({escape(unit(m, lang))})[/dim]",
+                          format_number(rows["base"].iloc[0]), *cells)
         table.add_section()
+    return table
+
+
+def e_summary_table(comp: pd.DataFrame, scenarios: list[str], *, lang: str = "en") -> Table:
+    """Per E and scenario: how many indicators are better, worse, unchanged or uncertain."""
+    from sim.metrics import E_ORDER
+    from sim.verdicts import VERDICTS, counts_by_e, e_label, verdict_label
+    counts = counts_by_e(comp)
+    zh = lang == "zh"
+    table = Table(title="按4E汇总（指标个数）" if zh else "Summary by E (number of indicators)", title_justify="left",
+                  box=box.SIMPLE_HEAD)
+    table.add_column("E")
+    for name in scenarios:
+        table.add_column(escape(name), ratio=1)
+    for e in E_ORDER:
+        if e == "Calibration":
+            continue
+        cells = []
+        for name in scenarios:
+            c = counts.loc[(name, e)] if (name, e) in counts.index else None
+            parts = [f"[{VERDICT_STYLE[v]}]{c[v]} {escape(verdict_label(v, lang, short=True))}[/{VERDICT_STYLE[v]}]"
+                     for v in VERDICTS if c is not None and c[v]]
+            cells.append(", ".join(parts) or "–")
+        table.add_row(escape(e_label(e, lang)), *cells)
     return table
 
 
@@ -272,19 +432,42 @@ def run(
                                       help="scenario YAML file (or the name of a shipped scenario)")],
     replications: Replications = None, seed: Seed = None, steps: Steps = None, sets: Sets = None,
     out: Out = None, force: Force = False, no_figures: NoFigures = False,
+    burn_in: BurnIn = None, save_state: SaveState = None, from_state: FromState = None,
+    precision: Precision = None, max_replications: MaxReplications = 200,
 ) -> None:
-    """Run a scenario's replications, print the 4E table and write the results to a directory."""
-    with user_errors():
+    """Run a scenario's replications, print the 4E table and write the results to a directory.
+
+    Warm starts: --burn-in DAYS runs DAYS days before the books open (--save-state keeps that state);
+    --from-state FILE starts from a saved state with this scenario's parameters.
+    """
+    from sim.verdicts import PracticalError, parse_practical
+    with user_errors(PracticalError):
         scenario = load_scenario(file, overrides_from_flags(replications, seed, steps, sets))
+        targets = parse_practical(precision, "--precision")
+        warm = WarmStart(burn_in, save_state, from_state, replications, seed, force)
+        warm.check(scenario, scenario)
+        if targets and warm.active:
+            raise CliInputError("--precision adds replications, but a warm start fixes them (the state's runs): "
+                                "give one of --precision and --burn-in/--from-state")
     from sim import output  # imported only now: bad input is refused without loading the model
     err = _stderr()
     with user_errors(output.OutputError):
         target = output.claim_out_dir(out, default_out(scenario.name), force=force)  # before a long run
-    err.print(f"{escape(scenario.name)}: {_describe(scenario)}")
-    with progress_bar(scenario.run.replications, scenario.name) as advance:
-        results = run_replications(scenario, progress=advance)
+    err.print(f"{escape(scenario.name)}: {warm.describe(scenario)}")
+    warm_info = None
+    if targets:
+        results = _precise({scenario.name: scenario}, targets, max_replications, None)[scenario.name]
+        scenario = with_changes(scenario, {"run.replications": len(results)})
+    else:
+        with _scratch() as scratch:
+            state = warm.prepare(scenario, scratch, err) if warm.active else None
+            with progress_bar(warm.runs(scenario), scenario.name) as advance:
+                results = (run_from_state(state, scenario, progress=advance) if state
+                           else run_replications(scenario, progress=advance))
+            if state:
+                warm_info = warm.manifest(state)
     with user_errors(output.OutputError, OSError), output.staged_dir(target, replace=force) as tmp:
-        tables = output.write_run(tmp, scenario, results, source=file, figures=not no_figures)
+        tables = output.write_run(tmp, scenario, results, source=file, figures=not no_figures, warm_start=warm_info)
     con = _stdout()
     con.print(e_table(tables.summary_table, f"4E indicators — {escape(scenario.name)} "
                                             f"(mean and 95% interval over {len(results)} replications)"))
@@ -299,17 +482,37 @@ def compare(
     others: Annotated[list[str], typer.Argument(metavar="OTHER", help="scenarios to compare with the base", show_default=False)],
     replications: Replications = None, seed: Seed = None, steps: Steps = None, sets: Sets = None,
     out: Out = None, force: Force = False, no_figures: NoFigures = False,
+    burn_in: BurnIn = None, save_state: SaveState = None, from_state: FromState = None,
+    practical: Practical = None,
+    multiplicity: Annotated[Multiplicity, typer.Option(help="correction for testing every indicator of every "
+                                                            "scenario: holm (family-wise), fdr (Benjamini–Hochberg) "
+                                                            "or none")] = Multiplicity.holm,
+    precision: Precision = None, max_replications: MaxReplications = 200,
+    lang: Annotated[Lang, typer.Option("--lang", help="language of the table")] = Lang.en,
 ) -> None:
-    """Run scenarios with the same seeds and show each one's paired difference from the base.
+    """Run scenarios with the same seeds and show all their paired differences from the base, side by side.
+
+    With --burn-in DAYS (the base scenario burnt in once) or --from-state FILE, every scenario
+    branches from the same saved state: the same population, history and random streams.
 
     Replication k of every scenario uses the same seed (common random numbers), so a difference is an
     effect of the scenarios' differences, not noise. The run settings (steps, replications, seed) of
-    BASE, after the flags, apply to all.
+    BASE, after the flags, apply to all. A verdict is "better" or "worse" only when the change is clear
+    after the correction for multiple comparisons and at least the indicator's practical threshold.
     """
+    from sim.verdicts import PracticalError, parse_practical
     err = _stderr()
-    with user_errors():
+    with user_errors(PracticalError):
         scenarios = comparison_scenarios(base, others, overrides_from_flags(replications, seed, steps, sets),
                                          note=lambda text: err.print(f"note: {escape(text)}"))
+        warm = WarmStart(burn_in, save_state, from_state, replications, seed, force)
+        for s in scenarios:
+            warm.check(s, scenarios[0])
+        thresholds = parse_practical(practical)
+        targets = parse_practical(precision, "--precision")
+        if targets and warm.active:
+            raise CliInputError("--precision adds replications, but a warm start fixes them (the state's runs): "
+                                "give one of --precision and --burn-in/--from-state")
     from sim import output
     names = [s.name for s in scenarios]
     common = scenarios[0].run
@@ -317,23 +520,69 @@ def compare(
     sources = dict(zip(names, [base, *others]))
     with user_errors(output.OutputError):
         target = output.claim_out_dir(out, default_out(f"compare-{names[0]}"), force=force)
-    err.print(f"{len(scenarios)} scenarios × {_describe(scenarios[0])}")
+    err.print(f"{len(scenarios)} scenarios × {warm.describe(scenarios[0])}")
     results: dict[str, list[RunResult]] = {}
-    with progress_bar(common.replications * len(scenarios), names[0]) as advance:
-        for scen in scenarios:
-            advance(0, description=scen.name)
-            results[scen.name] = run_replications(scen, progress=advance)
+    warm_info = None
+    report = None
+    if targets:
+        results = _precise({s.name: s for s in scenarios}, targets, max_replications, names[0])
+        report = _PRECISION_REPORTS[-1]
+        scenarios = [with_changes(s, {"run.replications": report.replications}) for s in scenarios]
+    else:
+        with _scratch() as scratch:
+            state = warm.prepare(scenarios[0], scratch, err) if warm.active else None
+            with user_errors(), progress_bar(warm.runs(scenarios[0]) * len(scenarios), names[0]) as advance:
+                for scen in scenarios:
+                    advance(0, description=scen.name)
+                    results[scen.name] = (run_from_state(state, scen, progress=advance) if state
+                                          else run_replications(scen, progress=advance))
+            if state:
+                warm_info = warm.manifest(state)
     with user_errors(output.OutputError, OSError), output.staged_dir(target, replace=force) as tmp:
         tables = {s.name: output.write_run(tmp / dirs[s.name], s, results[s.name], source=sources[s.name],
-                                           figures=not no_figures) for s in scenarios}
+                                           figures=not no_figures, warm_start=warm_info) for s in scenarios}
         comp = output.write_comparison(tmp, names[0], tables, dirs, seed=common.seed, steps=common.steps,
-                                       sources=sources, figures=not no_figures)
+                                       sources=sources, figures=not no_figures, warm_start=warm_info,
+                                       practical=thresholds, method=multiplicity.value,
+                                       precision=report.to_dict() if report else None)
     con = _stdout()
-    for name in names[1:]:
-        con.print(difference_table(comp, name, names[0], values=con.width >= 110))
-    if common.replications < 2:
-        err.print("note: one replication gives no interval, so every verdict is n.s.; use --replications 2 or more")
+    con.print(comparison_table(comp, names[0], names[1:], lang=lang.value))
+    con.print(e_summary_table(comp, names[1:], lang=lang.value))
+    if len(results[names[0]]) < 2:
+        err.print("note: one replication gives no interval, so every verdict is uncertain; use --replications 2 or more")
     con.print(f"results written to {escape(str(target))}", soft_wrap=True)
+
+
+@contextmanager
+def _scratch() -> Iterator[Path]:
+    import tempfile
+    with tempfile.TemporaryDirectory(prefix="govsim-") as d:
+        yield Path(d)
+
+
+def _precise(scenarios: dict[str, Scenario], targets, cap: int, base: str | None) -> dict[str, list[RunResult]]:
+    """Replications of every scenario until the --precision targets are met or `cap` is reached;
+    says how many it took (on stderr)."""
+    from sim.precision import run_until_precise
+    first_n = next(iter(scenarios.values())).run.replications
+    if cap < first_n:
+        fail(f"--max-replications {cap} is below --replications {first_n}")
+    err = _stderr()
+    with progress_bar(cap * len(scenarios), "--precision") as advance:
+        def more(first: int, count: int) -> dict[str, list[RunResult]]:
+            out = {}
+            for name, scen in scenarios.items():
+                advance(0, description=f"{name} (replications {first + 1}–{first + count})")
+                out[name] = run_replications(scen, progress=advance, first=first, count=count)
+            return out
+        results, report = run_until_precise(more, targets, first_n, cap, base)
+    for line in report.lines():
+        err.print(escape(line))
+    _PRECISION_REPORTS.append(report)
+    return results
+
+
+_PRECISION_REPORTS: list = []  # the last report, for the manifest of the command that asked
 
 
 def comparison_scenarios(base: str, others: list[str], overrides: dict[str, Any],
@@ -553,13 +802,38 @@ def viz(
             load_scenario(scenario)  # refuse a bad scenario here, not in the browser
             env["GOVSIM_SCENARIO"] = str(resolve_scenario_file(scenario).resolve())
         if importlib.util.find_spec("solara") is None:
-            raise CliInputError("the interactive view needs Solara: pip install 'govsim[viz]'")
+            raise CliInputError("the interactive view needs Solara and its front-end: run `make run` in the "
+                                "source checkout (it installs the viz extra and fills the local asset cache)")
+        from viz.echart import missing_assets
+        if missing := missing_assets():
+            raise CliInputError(f"the view's front-end is not in the local asset cache ({', '.join(missing)}): run "
+                                "`make run`, or `python tools/install_solara_assets.py` with this environment's python")
         app_file = viz_app_path()
         if not app_file.is_file():
             raise CliInputError(f"the interactive view is missing from this installation ({app_file} not found)")
     typer.echo(f"govsim view: http://{host}:{port}  (Ctrl-C to stop)")
     _exec([sys.executable, "-m", "solara", "run", str(app_file), "--host", host, "--port", str(port), "--production"],
           env)
+
+
+@app.command()
+def brief(
+    comparison: Annotated[Path, typer.Argument(metavar="DIR", show_default=False,
+                                               help="a directory written by `govsim compare`")],
+    lang: Annotated[Lang, typer.Option("--lang", help="language of the brief")] = Lang.en,
+    robust: Annotated[Path | None, typer.Option("--robust", show_default=False,
+                                                help="a cross sweep directory: add its robustness ranking")] = None,
+    out: Annotated[Path | None, typer.Option("--out", "-o", show_default=False,
+                                             help="HTML file to write (default: DIR/brief.html, DIR/brief-zh.html)")] = None,
+    pdf: Annotated[bool, typer.Option("--pdf/--no-pdf", help="also print a PDF with Chromium, when installed")] = True,
+) -> None:
+    """A one-page decision brief (HTML, and PDF where Chromium is installed) from a saved comparison."""
+    from sim.brief import BriefError, write_brief
+    from sim.experiments.errors import ExperimentError
+    with user_errors(BriefError, ExperimentError, OSError):
+        b = write_brief(comparison, out, lang.value, robust, pdf=pdf)
+    typer.echo(f"brief written to {b.path}" + (f" and {b.pdf}" if b.pdf else " (no PDF: Chromium not found)"
+                                                if pdf else ""))
 
 
 # --------------------------------------------------------------------------------------------------

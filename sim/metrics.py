@@ -64,7 +64,7 @@ def ratio(num, den) -> np.ndarray:
 
 
 def years(m) -> float:
-    return max(m.day, 1) / 365.0
+    return max(m.day - m.start_day, 1) / 365.0
 
 
 def open_cases(m) -> np.ndarray:
@@ -222,7 +222,7 @@ def _duplicate_work(m):
 def _utilisation(m):
     L, depts = m.ledger, m.departments
     work = L.work_days.reshape(m.n_runs, -1).sum(axis=1)
-    return ratio(work, depts.servers.reshape(m.n_runs, -1).sum(axis=1) * max(m.day, 1))
+    return ratio(work, depts.servers.reshape(m.n_runs, -1).sum(axis=1) * max(m.day - m.start_day, 1))
 
 
 # Effectiveness

@@ -59,7 +59,7 @@ class SeriesCollector(mesa.DataCollector):
 
     @property
     def model_vars(self) -> dict[str, list]:
-        n = self._model.day
+        n = self._model.day - self._model.start_day
         return {s.name: self._model.series[:n, 0, k].tolist() for k, s in enumerate(SERIES)}
 
     @model_vars.setter
@@ -103,6 +103,7 @@ class GovernanceModel(mesa.Model):
         self.base_scenario = scenario
         self.params = scenario                     # the parameters in force (changed by the timeline)
         self.day = 0
+        self.start_day = 0        # the day the books opened (a branch from a saved state opens them later)
         self.steps_planned = scenario.run.steps
         self.running = True
         self.changes_log: list[dict] = []
@@ -194,6 +195,18 @@ class GovernanceModel(mesa.Model):
         self.run_for(self.steps_planned - self.day if steps is None else steps)
         return self
 
+    # Warm starts (see sim.state): a checkpoint of everything, resumed exactly
+    def save_state(self, path: str | Path) -> Path:
+        """Save the whole state (agent sets, ledger, random generators, day, parameters, levers)."""
+        from sim.state import save_state
+        return save_state(self, path)
+
+    @classmethod
+    def load_state(cls, path: str | Path) -> "GovernanceModel":
+        """A model resumed from a state file exactly as it was saved (see :mod:`sim.state`)."""
+        from sim.state import load_state
+        return load_state(path)
+
     def visit_work(self, cat: np.ndarray, u: np.ndarray, res: np.ndarray) -> np.ndarray:
         """Work-hours of one department visit to a case: the category's work (drawn from the uniform
         `u`) plus the travel to the resident's community."""
@@ -223,21 +236,23 @@ class GovernanceModel(mesa.Model):
                                  "communities": communities})
 
     def apply_timeline(self, t: int) -> None:
+        """Changes of the timeline due on day `t` (timeline days count from the day the books opened)."""
         for change in self.base_scenario.timeline:
-            if change.day == t:
+            if change.day == t - self.start_day:
                 self.apply_change(change.set, change.communities, change.label)
 
     # ==============================================================================================
     # Records and results
     def record(self, t: int) -> None:
         """Record the day's series and department queues."""
-        if t >= self.series.shape[0]:   # run past the planned days (interactive view): grow the records
+        i = t - self.start_day
+        if i >= self.series.shape[0]:   # run past the planned days (interactive view): grow the records
             self.series = np.concatenate([self.series, np.zeros_like(self.series)])
             self.queue_series = np.concatenate([self.queue_series, np.zeros_like(self.queue_series)])
         self.satisfaction_by_age = self.residents.age_means(self.residents.satisfaction)   # read by SERIES
         for k, s in enumerate(SERIES):
-            self.series[t, :, k] = s.read(self)
-        self.queue_series[t] = self.queue_lengths().reshape(self.n_runs, -1, self.departments.per_subdistrict).sum(axis=1)
+            self.series[i, :, k] = s.read(self)
+        self.queue_series[i] = self.queue_lengths().reshape(self.n_runs, -1, self.departments.per_subdistrict).sum(axis=1)
 
     def queue_lengths(self) -> np.ndarray:
         """Cases waiting in each department team's queue (batch-wide teams)."""
@@ -266,8 +281,8 @@ class GovernanceModel(mesa.Model):
 
     def daily_frame(self, run: int = 0) -> pd.DataFrame:
         """The daily series of a run (one row per simulated day)."""
-        n = self.day
-        cols = {"day": np.arange(1, n + 1)}
+        n = self.day - self.start_day
+        cols = {"day": np.arange(self.start_day + 1, self.day + 1)}
         cols.update((s.name, self.series[:n, run, k].copy()) for k, s in enumerate(SERIES))
         cols.update((f"queue_{name}", self.queue_series[:n, run, k].copy()) for k, name in enumerate(self.departments.names))
         return pd.DataFrame(cols)
@@ -281,8 +296,12 @@ class GovernanceModel(mesa.Model):
         G = layout.n_grids
         rows = self._run_slice(G, run)
         n = np.bincount(res.grid, minlength=G * self.n_runs)[rows]
-        g = L.grid[rows].sum(axis=1)      # both age groups
+        by_age = L.grid[rows]             # [grid, age group, column]
+        g = by_age.sum(axis=1)            # both age groups
         c = dict(zip(GRID_COLUMNS, g.T))
+        a = dict(zip(GRID_COLUMNS, np.moveaxis(by_age, 2, 0)))   # column -> [grid, age group]
+        sat_age = _ratio(a["judgement"], a["finished"])
+        days_age = _ratio(a["resolved_days"], a["resolved"])
         old = np.bincount(res.grid, weights=res.old, minlength=G * self.n_runs)[rows]
         return pd.DataFrame({
             "grid": np.arange(G), "community": layout.grid_community,
@@ -297,6 +316,12 @@ class GovernanceModel(mesa.Model):
             "resolved_share": _ratio(c["resolved"], c["finished"]),
             "mean_days": _ratio(c["resolved_days"], c["resolved"]),
             "served_satisfaction": _ratio(c["served_judgement"], c["served"]),
+            "satisfaction_all": _ratio(c["judgement"], c["finished"]),
+            # the administration's view (cases it knew of) minus all problems as residents lived them
+            "reported_gap_satisfaction": _ratio(c["served_judgement"], c["served"]) - _ratio(c["judgement"], c["finished"]),
+            "satisfaction_60plus": sat_age[:, 1], "satisfaction_under60": sat_age[:, 0],
+            "gap_satisfaction_60plus": sat_age[:, 0] - sat_age[:, 1],
+            "gap_days_60plus": days_age[:, 1] - days_age[:, 0],
             "open_problems": np.bincount(res.grid[self.cases.res], minlength=G * self.n_runs)[rows],
         })
 
@@ -357,10 +382,11 @@ class GovernanceModel(mesa.Model):
         Little's law (L = λW) and of Erlang C (the share of cases that waited)."""
         depts, L, c = self.departments, self.ledger, self.cases
         rows = self._run_slice(depts.per_run, run)
-        T = max(self.day, 1)
-        # time waited so far: of the cases that left the queue, and of those still waiting
+        T = max(self.day - self.start_day, 1)
+        # time waited so far (since the books opened): of the cases that left the queue, and of those still waiting
         waiting = (c.status == Status.QUEUED) & (c.avail_time < self.day)
-        still = np.bincount(c.dept[waiting], weights=self.day - c.avail_time[waiting], minlength=depts.n)
+        still = np.bincount(c.dept[waiting], weights=self.day - np.maximum(c.avail_time[waiting], self.start_day),
+                            minlength=depts.n)
         exits, served = L.queue_exits[rows], L.services[rows]
         capacity_days = depts.servers[rows] * T
         return pd.DataFrame({

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from sim.metrics import E_ORDER, METRIC_BY_NAME, QUEUE_DOC, QUEUE_PREFIX, SERIES_DOC
-from sim.runner import RunResult, daily_long, manifest, paired_differences, summarise, summary_frame
+from sim.runner import RunResult, daily_long, manifest, summarise, summary_frame
 from sim.scenario import Scenario, scenario_yaml
 
 MANIFEST = "manifest.json"
@@ -65,7 +65,8 @@ COMPARISON_FILES: dict[str, str] = {
     MANIFEST: "seed, replications, scenarios and their directories, package versions, git commit, command line",
     "comparison.parquet": "one row per compared scenario and indicator: paired difference from the base with 95% interval",
     "comparison.csv": "the same as comparison.parquet",
-    "comparison_forest.png": "differences from the base with 95% intervals, in % of the base mean, one panel per E",
+    "comparison_forest.png": "differences from the base with 95% intervals, in multiples of each indicator's practical "
+                             "threshold (shared scale), one panel per E",
     "comparison_daily.png": "daily backlog, satisfaction, trust and cumulative cost of every scenario (mean and band)",
     "<scenario>/": "a full run directory per scenario (see its README.txt), run with the same seeds",
 }
@@ -96,6 +97,13 @@ GRID_DOC: dict[str, tuple[str, str]] = {
     "resolved_share": ("0–1", "resolved among all finished problems (reported or not)"),
     "mean_days": ("days", "mean days from a problem arising to its resolution"),
     "served_satisfaction": ("0–1", "mean satisfaction judgement of residents whose case was handled"),
+    "satisfaction_all": ("0–1", "mean judgement over all finished problems (silent ones count as unmet)"),
+    "reported_gap_satisfaction": ("0–1", "served_satisfaction minus satisfaction_all: how much better the "
+                                  "administration's records look than what residents lived"),
+    "satisfaction_60plus": ("0–1", "satisfaction_all of the grid's residents aged 60+"),
+    "satisfaction_under60": ("0–1", "satisfaction_all of the grid's residents under 60"),
+    "gap_satisfaction_60plus": ("0–1", "satisfaction over all problems, others minus 60+ (signed; 0 is parity)"),
+    "gap_days_60plus": ("days", "mean days to resolution, 60+ minus others (signed; 0 is parity)"),
     "open_problems": ("problems", "problems still open at the end (reported or not)"),
 }
 
@@ -165,13 +173,23 @@ COMPARISON_DOC: dict[str, tuple[str, str]] = {
     "E": ("", "which E of the 4E framework, or Calibration"),
     "label": ("", "indicator label"),
     "unit": ("", "unit of the indicator"),
-    "better": ("", "which direction is better: higher, lower or neither"),
+    "better": ("", "which direction is better: higher, lower, zero (parity) or neither"),
     "base": ("unit", "mean of the base over replications"),
     "value": ("unit", "mean of the compared scenario over replications"),
     "difference": ("unit", "mean over replications of (scenario − base), paired by replication (same seed)"),
     "ci_low": ("unit", "lower end of the 95% interval of the paired difference"),
     "ci_high": ("unit", "upper end of the 95% interval of the paired difference"),
-    "verdict": ("", "better / worse when the interval excludes 0 (by the indicator's direction), else n.s."),
+    "judged_difference": ("unit", "the difference judged: as `difference`, or |scenario| − |base| for a gap judged by its "
+                                  "distance from parity"),
+    "judged_ci_low": ("unit", "lower end of the 95% interval of the judged difference"),
+    "judged_ci_high": ("unit", "upper end of the 95% interval of the judged difference"),
+    "p_value": ("", "two-sided paired t-test of the judged difference (uncorrected)"),
+    "p_adjusted": ("", "p-value corrected for multiple comparisons across every judged row of this table"),
+    "threshold": ("unit", "practical threshold: the smallest change that matters (declared with the metric, or --practical)"),
+    "threshold_rule": ("", "how the threshold was set: a value in the unit, or a % of the base mean"),
+    "verdict": ("", "better / worse (clear after the correction and at least the threshold), no meaningful change "
+                    "(95% interval within ± threshold), uncertain (neither), not judged (no better direction)"),
+    "multiplicity": ("", "the correction for multiple comparisons: holm, fdr (Benjamini–Hochberg) or none"),
     "replications": ("runs", "paired replications"),
 }
 
@@ -303,7 +321,8 @@ def run_tables(scenario: Scenario, results: Sequence[RunResult]) -> RunTables:
 
 
 def write_run(directory: Path, scenario: Scenario, results: Sequence[RunResult], *,
-              source: str | None = None, figures: bool = True, tables: RunTables | None = None) -> RunTables:
+              source: str | None = None, figures: bool = True, tables: RunTables | None = None,
+              warm_start: dict | None = None) -> RunTables:
     """Write a run directory: tables, resolved scenario, figures, README and (last) the manifest."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
@@ -324,7 +343,8 @@ def write_run(directory: Path, scenario: Scenario, results: Sequence[RunResult],
     (directory / "README.txt").write_text(run_readme(scenario, tables, files), encoding="utf-8")
     info = manifest(kind="run", scenario_name=scenario.name, source=source, seed=scenario.run.seed,
                     replications=len(results), steps=scenario.run.steps, seeds=[int(r.seed) for r in results],
-                    n_residents=scenario.n_residents, outputs=files)
+                    n_residents=scenario.n_residents, outputs=files,
+                    **({"warm_start": warm_start} if warm_start else {}))
     _write_json(directory / MANIFEST, info)
     return tables
 
@@ -403,34 +423,25 @@ def run_readme(scenario: Scenario, tables: RunTables, files: Mapping[str, str]) 
 # --------------------------------------------------------------------------------------------------
 # Comparisons
 
-def comparison_frame(base: str, summaries: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
-    """Each scenario's paired difference from `base` (first key of `summaries` is not required)."""
-    frames = []
-    for name, frame in summaries.items():
-        if name == base:
-            continue
-        d = paired_differences(summaries[base], frame)
-        d.insert(0, "base_scenario", base)
-        d.insert(0, "scenario", name)
-        d.insert(d.columns.get_loc("unit") + 1, "better", [METRIC_BY_NAME[m].better for m in d["metric"]])
-        d.insert(d.columns.get_loc("base") + 1, "value",
-                 [float(np.nanmean(frame[m].to_numpy(dtype=float))) if frame[m].notna().any() else float("nan")
-                  for m in d["metric"]])
-        d["replications"] = len(frame.merge(summaries[base][["replication"]], on="replication"))
-        frames.append(d)
-    return pd.concat(frames, ignore_index=True)
+def comparison_frame(base: str, summaries: Mapping[str, pd.DataFrame], *, practical=None,
+                     method: str = "holm") -> pd.DataFrame:
+    """Each scenario's paired difference from `base`, judged as one table (:mod:`sim.verdicts`)."""
+    from sim.verdicts import comparison_table
+    return comparison_table(base, summaries, practical=practical, method=method)
 
 
 def write_comparison(directory: Path, base: str, tables: Mapping[str, RunTables], dirs: Mapping[str, str], *,
                      seed: int, steps: int, sources: Mapping[str, str] | None = None,
-                     figures: bool = True) -> pd.DataFrame:
+                     figures: bool = True, warm_start: dict | None = None, practical=None, method: str = "holm",
+                     precision: dict | None = None) -> pd.DataFrame:
     """Write the comparison files beside the per-scenario run directories (already written)."""
+    from sim.verdicts import MULTIPLICITY
     directory = Path(directory)
-    comp = comparison_frame(base, {name: t.summary for name, t in tables.items()})
+    comp = comparison_frame(base, {name: t.summary for name, t in tables.items()}, practical=practical, method=method)
     _write_frame(comp, directory / "comparison")
     files = dict(COMPARISON_FILES)
     if figures:
-        plot_forest(directory / "comparison_forest.png", comp, tables[base].summary)
+        plot_forest(directory / "comparison_forest.png", comp)
         plot_comparison_daily(directory / "comparison_daily.png", {n: t.daily for n, t in tables.items()})
     else:
         files = {k: v for k, v in files.items() if not k.endswith(".png")}
@@ -438,12 +449,18 @@ def write_comparison(directory: Path, base: str, tables: Mapping[str, RunTables]
               "Scenarios (directory): " + ", ".join(f"{n} ({dirs[n]}/)" for n in tables),
               f"{len(next(iter(tables.values())).summary)} replications of {steps} days per scenario, root seed {seed}; "
               "replication k of every scenario uses the same seed (common random numbers), so differences are paired.",
+              "Verdicts: better/worse = clear after " + MULTIPLICITY[method]["en"] + " and at least the indicator's",
+              "practical threshold; no meaningful change = the 95% interval lies within ± that threshold; uncertain = neither.",
+              *([f"Replications chosen by --precision: {precision}"] if precision else []),
               "", "Files", *[f"  {name}: {text}" for name, text in files.items()],
               "", "Columns of comparison.parquet / comparison.csv", *_columns_doc(comp.columns, COMPARISON_DOC), ""]
     (directory / "README.txt").write_text("\n".join(readme), encoding="utf-8")
     info = manifest(kind="comparison", base=base, scenarios=list(tables), directories=dict(dirs),
-                    sources=dict(sources or {}), seed=seed, steps=steps,
-                    replications=len(next(iter(tables.values())).summary), outputs=files)
+                    sources=dict(sources or {}), seed=seed, steps=steps, multiplicity=method,
+                    practical_overrides={k: {"value": v.value, "kind": v.kind} for k, v in (practical or {}).items()},
+                    **({"precision": precision} if precision else {}),
+                    replications=len(next(iter(tables.values())).summary), outputs=files,
+                    **({"warm_start": warm_start} if warm_start else {}))
     _write_json(directory / MANIFEST, info)
     return comp
 
@@ -481,14 +498,16 @@ def _draw(ax, b: pd.DataFrame, label: str | None = None, color=None, alpha: floa
     return line
 
 
-def _events(ax, scenario: Scenario) -> None:
-    """Shade shocks and mark timeline changes, so a jump in a series can be read against its cause."""
+def _events(ax, scenario: Scenario, offset: int = 0) -> None:
+    """Shade shocks and mark timeline changes, so a jump in a series can be read against its cause.
+    Their days count from the first day of the books (`offset`: a run branched from a saved state)."""
     for s in scenario.shocks:
-        ax.axvspan(s.start + 0.5, s.end + 1.5, color="tab:red", alpha=0.08, lw=0)
-        ax.text(s.start + 1, 0.98, s.name, transform=ax.get_xaxis_transform(), va="top", fontsize=7, color="tab:red")
+        ax.axvspan(offset + s.start + 0.5, offset + s.end + 1.5, color="tab:red", alpha=0.08, lw=0)
+        ax.text(offset + s.start + 1, 0.98, s.name, transform=ax.get_xaxis_transform(), va="top", fontsize=7,
+                color="tab:red")
     for c in scenario.timeline:
-        ax.axvline(c.day + 0.5, color="0.4", ls="--", lw=0.8)
-        ax.text(c.day + 1, 0.02, c.label or f"change, day {c.day}", transform=ax.get_xaxis_transform(),
+        ax.axvline(offset + c.day + 0.5, color="0.4", ls="--", lw=0.8)
+        ax.text(offset + c.day + 1, 0.02, c.label or f"change, day {c.day}", transform=ax.get_xaxis_transform(),
                 rotation=90, va="bottom", fontsize=7, color="0.3")
 
 
@@ -498,6 +517,7 @@ def _finish(fig, ax, path: Path, title: str, ylabel: str, n_reps: int, legend: b
     ax.set_ylabel(ylabel)
     ax.grid(alpha=0.3)
     ax.margins(x=0)
+    ax.set_ylim(*next((r for u, r in Y_RANGE.items() if u in ylabel), (0.0, None)))
     if legend:
         ax.legend(fontsize=8, loc="best")
     fig.text(0.99, 0.01, f"mean of {n_reps} replications; band: 2.5–97.5% across replications",
@@ -513,11 +533,12 @@ def plot_run(directory: Path, scenario: Scenario, daily: pd.DataFrame) -> list[P
     n = int(daily["replication"].nunique())
     name = scenario.name
     paths = []
+    offset = int(daily["day"].min()) - 1 if len(daily) else 0   # > 0: branched from a saved state
 
     def single(file, column, title, ylabel):
         fig, ax = _subplots(figsize=(7, 4))
         _draw(ax, band(daily, column))
-        _events(ax, scenario)
+        _events(ax, scenario, offset)
         _finish(fig, ax, directory / file, f"{title} — {name}", ylabel, n)
         paths.append(directory / file)
 
@@ -528,17 +549,18 @@ def plot_run(directory: Path, scenario: Scenario, daily: pd.DataFrame) -> list[P
     fig, ax = _subplots(figsize=(7, 4))
     _draw(ax, band(daily, "satisfaction_60plus"), "aged 60+", "tab:purple")
     _draw(ax, band(daily, "satisfaction_under60"), "under 60", "tab:green")
-    _events(ax, scenario)
+    _events(ax, scenario, offset)
     _finish(fig, ax, directory / "satisfaction.png", f"Mean satisfaction by age — {name}", "satisfaction (0–1)", n, True)
     paths.append(directory / "satisfaction.png")
 
     fig, axes = _subplots(1, 2, figsize=(10, 4))
     for ax, col, color in zip(axes, ("resolved", "escalated"), ("tab:blue", "tab:red")):
         _draw(ax, band(_rolling(daily, col), col), color=color)
-        _events(ax, scenario)
+        _events(ax, scenario, offset)
         ax.set_title(f"Problems {col} per day (7-day mean)")
         ax.set_xlabel("day")
         ax.set_ylabel("problems per day")
+        ax.set_ylim(bottom=0)
         ax.grid(alpha=0.3)
         ax.margins(x=0)
     fig.suptitle(name)
@@ -555,8 +577,9 @@ def plot_run(directory: Path, scenario: Scenario, daily: pd.DataFrame) -> list[P
     fig, axes = _subplots(nrows, ncols, figsize=(3.4 * ncols, 2.1 * nrows + 0.6), sharex=True, squeeze=False)
     for ax, col in zip(axes.flat, queues):
         _draw(ax, band(daily, col), color="tab:blue")
-        _events(ax, scenario)
+        _events(ax, scenario, offset)
         ax.set_title(col.removeprefix(QUEUE_PREFIX).replace("_", " "), fontsize=9)
+        ax.set_ylim(bottom=0)
         ax.grid(alpha=0.3)
         ax.margins(x=0)
         ax.tick_params(labelsize=8)
@@ -575,90 +598,146 @@ def plot_run(directory: Path, scenario: Scenario, daily: pd.DataFrame) -> list[P
     return paths
 
 
-VERDICT_COLORS = {"better": "tab:green", "worse": "tab:red", "n.s.": "0.5"}
+VERDICT_COLORS = {"better": "tab:green", "worse": "tab:red", "no meaningful change": "tab:blue",
+                  "uncertain": "0.55", "not judged": "0.35"}
+FOREST_LIMIT = 10.0  # widest x-range, in thresholds; a change beyond is drawn at the edge with its value
 
 
-def relative_difference(comp: pd.DataFrame, base_summary: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Differences and their intervals in % of |base mean|.
-
-    NaN where a percentage means nothing: the base mean is ~0, or (given the base's replications)
-    its own 95% interval includes 0, as a gap between groups often does.
-    """
-    from sim.runner import mean_ci
-    scale = comp["base"].abs()
-    ok = scale > 1e-9 * (1 + comp[["difference", "ci_low", "ci_high"]].abs().max(axis=1))
-    if base_summary is not None:
-        def straddles(metric: str) -> bool:
-            _, lo, hi = mean_ci(base_summary[metric].to_numpy(dtype=float)) if metric in base_summary else (0, 1, 1)
-            return bool(np.isfinite(lo) and lo <= 0 <= hi)
-        ok &= ~comp["metric"].map(straddles).astype(bool)
+def in_thresholds(comp: pd.DataFrame) -> pd.DataFrame:
+    """The judged difference and its interval in multiples of the row's practical threshold (columns
+    ``x``, ``x_low``, ``x_high``), and ``why_not`` where that cannot be drawn."""
     out = comp.copy()
-    for col in ("difference", "ci_low", "ci_high"):
-        out[f"{col}_pct"] = np.where(ok, 100 * comp[col] / scale.where(ok, 1.0), np.nan)
+    t = out["threshold"].to_numpy(dtype=float)
+    ok = np.isfinite(t) & (t > 0)
+    for col, src in (("x", "judged_difference"), ("x_low", "judged_ci_low"), ("x_high", "judged_ci_high")):
+        out[col] = np.where(ok, out[src].to_numpy(dtype=float) / np.where(ok, t, 1.0), np.nan)
+    why = np.full(len(out), "", dtype=object)
+    both_zero = (out["base"].abs() < 1e-12) & (out["value"].abs() < 1e-12)
+    why[~ok & both_zero.to_numpy()] = "0 in both: no change to draw"
+    why[~ok & ~both_zero.to_numpy()] = "no threshold (relative to a base of 0)"
+    why[ok & ~np.isfinite(out["x"].to_numpy(dtype=float))] = "no value (not enough finished problems)"
+    out["why_not"] = why
     return out
 
 
-def plot_forest(path: Path, comp: pd.DataFrame, base_summary: pd.DataFrame | None = None) -> Path:
-    """Dot-and-whisker plot of each scenario's difference from the base, one panel per E.
+def plot_forest(path: Path, comp: pd.DataFrame, lang: str = "en") -> Path:
+    with font_context(lang):
+        return _plot_forest(path, comp, lang)
 
-    Indicators have different units, so differences are shown in % of the base mean; a marker is
-    coloured by its verdict (green better, red worse, grey not significant).
+
+def _plot_forest(path: Path, comp: pd.DataFrame, lang: str) -> Path:
+    """Dot-and-whisker plot of every indicator's difference from the base, one panel per E.
+
+    Indicators have different units, so differences are drawn in multiples of each indicator's
+    practical threshold: the shaded band (±1) is "too small to matter", and every panel shares the
+    same scale, so a long bar means a large change wherever it is. Every indicator has a row; one
+    that cannot be drawn says why.
     """
     from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
     from matplotlib.transforms import blended_transform_factory
-    rel = relative_difference(comp[comp["E"] != "Calibration"], base_summary)
+
+    from sim.verdicts import MULTIPLICITY, VERDICTS, e_label, verdict_label
+    zh = lang == "zh"
+    rel = in_thresholds(comp)
     es = [e for e in E_ORDER if e in set(rel["E"])]
     scenarios = list(dict.fromkeys(rel["scenario"]))
     base = comp["base_scenario"].iloc[0]
     markers = "os^Dv<>Ph*"
     counts = [rel.loc[rel["E"] == e, "metric"].nunique() for e in es]
-    per_row = 0.32 + 0.14 * len(scenarios)
-    fig, axes = _subplots(len(es), 1, figsize=(9, 1.6 + per_row * sum(counts) + 0.5 * len(es)),
-                             gridspec_kw={"height_ratios": counts}, squeeze=False)
+    per_row = 0.30 + 0.13 * len(scenarios)
+    fig, axes = _subplots(len(es), 1, figsize=(10, 1.8 + per_row * sum(counts) + 0.55 * len(es)),
+                          gridspec_kw={"height_ratios": counts}, squeeze=False, sharex=True)
+    finite = np.abs(rel[["x_low", "x_high", "x"]].to_numpy(dtype=float))
+    finite = finite[np.isfinite(finite)]
+    lim = float(min(FOREST_LIMIT, max(2.0, 1.1 * finite.max()))) if finite.size else 2.0
     step = 0.7 / len(scenarios)
+    arrows = {"higher": "↑ ", "lower": "↓ ", "zero": "→0 ", "neither": "· "}
     for ax, e in zip(axes[:, 0], es):
         part = rel[rel["E"] == e]
         metrics = list(dict.fromkeys(part["metric"]))
         left = blended_transform_factory(ax.transAxes, ax.transData)
+        ax.axvspan(-1, 1, color="tab:blue", alpha=0.08, lw=0)
         for j, scen in enumerate(scenarios):
             rows = part[part["scenario"] == scen].set_index("metric").reindex(metrics)
             y = np.arange(len(metrics)) + (j - (len(scenarios) - 1) / 2) * step
-            for yi, (_, r) in zip(y, rows.iterrows()):
-                if not np.isfinite(r["difference_pct"]):
-                    ax.text(0.01, yi, f"n/a: {base} ≈ 0 ({format_number(r['difference'], signed=True)} {r['unit']})",
-                            transform=left, fontsize=7, color="0.45", va="center")
+            for yi, (metric, r) in zip(y, rows.iterrows()):
+                value = f"{format_number(r['difference'], signed=True)} " + (METRIC_BY_NAME[metric].unit_zh if zh else r["unit"])
+                if r["why_not"]:
+                    ax.text(0.01, yi, f"{r['why_not']} ({value})", transform=left, fontsize=7, color="0.4", va="center")
                     continue
                 color = VERDICT_COLORS.get(r["verdict"], "0.5")
-                if np.isfinite(r["ci_low_pct"]):
-                    ax.plot([r["ci_low_pct"], r["ci_high_pct"]], [yi, yi], color=color, lw=1.8)
-                ax.plot(r["difference_pct"], yi, markers[j % len(markers)], color=color, ms=6)
-                if len(scenarios) == 1:
-                    ax.annotate(f"{format_number(r['difference'], signed=True)} {r['unit']}", (r["difference_pct"], yi),
-                                xytext=(0, 5), textcoords="offset points", fontsize=7, ha="center", color="0.25")
-        labels = [("↑ " if METRIC_BY_NAME[m].better == "higher" else "↓ ") + METRIC_BY_NAME[m].label for m in metrics]
+                lo, hi = r["x_low"], r["x_high"]
+                if np.isfinite(lo):
+                    ax.plot([max(lo, -lim), min(hi, lim)], [yi, yi], color=color, lw=1.8)
+                x = float(np.clip(r["x"], -lim, lim))
+                clipped = abs(r["x"]) > lim
+                ax.plot(x, yi, (">" if x > 0 else "<") if clipped else markers[j % len(markers)], color=color, ms=6)
+                if len(scenarios) == 1 or clipped:
+                    ax.annotate(value + (f" ({r['x']:+.0f}×)" if clipped else ""), (x, yi), xytext=(0, 5),
+                                textcoords="offset points", fontsize=7, ha="right" if x > 0 else "left", color="0.25")
+        labels = [arrows[METRIC_BY_NAME[m].better] + (METRIC_BY_NAME[m].label_zh if lang == "zh" else METRIC_BY_NAME[m].label)
+                  for m in metrics]
         ax.set_yticks(np.arange(len(metrics)), labels, fontsize=8)
         ax.set_ylim(len(metrics) - 0.5, -0.5)
         ax.axvline(0, color="0.2", lw=0.8)
-        ax.set_title(e, fontsize=10, loc="left", fontweight="bold")
+        ax.set_xlim(-lim, lim)
+        ax.set_title(e_label(e, lang), fontsize=10, loc="left", fontweight="bold")
         ax.grid(axis="x", alpha=0.3)
-        ax.tick_params(axis="x", labelsize=8)
-        ax.set_xlabel(f"difference from {base}, % of its mean", fontsize=8)
-    handles = [Line2D([], [], color=c, marker="o", ls="-", label=v) for v, c in VERDICT_COLORS.items()]
+        ax.tick_params(axis="x", labelsize=8, labelbottom=True)
+    axes[-1, 0].set_xlabel(f"与{base}的差值，以该指标实际阈值的倍数表示（阴影：±1以内，变化太小而无实际意义）" if zh else
+                           f"difference from {base}, in multiples of the indicator's practical threshold "
+                           "(shaded: within ±1, too small to matter)", fontsize=8)
+    handles = [Line2D([], [], color=VERDICT_COLORS[v], marker="o", ls="-", label=verdict_label(v, lang)) for v in VERDICTS]
+    handles.append(Line2D([], [], color=VERDICT_COLORS["not judged"], marker="o", ls="-",
+                          label=verdict_label("not judged", lang)))
+    handles.append(Patch(color="tab:blue", alpha=0.15, label="±1倍阈值" if zh else "±1 threshold"))
     if len(scenarios) > 1:
         handles += [Line2D([], [], color="0.3", marker=markers[j % len(markers)], ls="", label=s)
                     for j, s in enumerate(scenarios)]
     fig.legend(handles=handles, loc="lower center", fontsize=8, ncol=min(5, len(handles)), frameon=False)
     who = scenarios[0] if len(scenarios) == 1 else ", ".join(scenarios)
-    fig.suptitle(f"{who} vs {base}: paired differences with 95% intervals\n"
-                 "(↑ higher is better, ↓ lower is better; green better, red worse, grey not significant)",
-                 fontsize=10, x=0.01, ha="left")
-    fig.tight_layout(rect=(0, 0.04, 1, 1))
+    method = comp["multiplicity"].iloc[0] if "multiplicity" in comp else "holm"
+    fig.suptitle(f"{who} 与 {base}：配对差值及95%区间\n（↑越高越好，↓越低越好，·不作评判；判定："
+                 f"{MULTIPLICITY[method]['zh']}，并要求达到实际阈值）" if zh else
+                 f"{who} vs {base}: paired differences with 95% intervals\n"
+                 f"(↑ higher is better, ↓ lower is better, · not judged; verdicts after {method} correction "
+                 "and the practical threshold)", fontsize=10, x=0.01, ha="left")
+    height = fig.get_figheight()
+    n_legend_rows = -(-len(handles) // 5)
+    fig.tight_layout(rect=(0, (0.15 + 0.22 * n_legend_rows) / height, 1, 1 - 0.55 / height))
     fig.savefig(path, dpi=110)
     return Path(path)
 
 
+def cjk_font() -> str | None:
+    """The name of an installed CJK font for Chinese labels (None if there is none)."""
+    from matplotlib import font_manager
+    wanted = ("Noto Sans CJK SC", "WenQuanYi Zen Hei", "WenQuanYi Micro Hei", "Droid Sans Fallback", "AR PL UMing CN")
+    names = {f.name for f in font_manager.fontManager.ttflist}
+    if not names & set(wanted):  # installed after matplotlib cached its font list
+        for path in font_manager.findSystemFonts():
+            if any(k in Path(path).name.lower() for k in ("wqy", "notosanscjk", "droidsansfallback", "uming")):
+                try:
+                    font_manager.fontManager.addfont(path)
+                except (OSError, RuntimeError, ValueError):
+                    continue
+        names = {f.name for f in font_manager.fontManager.ttflist}
+    return next((n for n in wanted if n in names), None)
+
+
+def font_context(lang: str):
+    """A matplotlib rc context whose fonts fall back to a CJK font for Chinese text (no global change)."""
+    import matplotlib
+    cjk = cjk_font() if lang == "zh" else None
+    return matplotlib.rc_context({"font.family": ["DejaVu Sans", cjk]} if cjk else {})
+
+
 KEY_SERIES = (("backlog", "Backlog", "open cases"), ("satisfaction", "Mean satisfaction", "0–1"),
               ("trust", "Mean trust", "0–1"), ("cost", "Cumulative cost", "million yuan"))
+# Honest y-axes: counts and costs from zero, scores on their whole 0–1 scale, so that a change of 0.006
+# does not look like a steep climb.
+Y_RANGE = {"0–1": (0.0, 1.0)}
 
 
 def plot_comparison_daily(path: Path, dailies: Mapping[str, pd.DataFrame]) -> Path:
@@ -672,6 +751,7 @@ def plot_comparison_daily(path: Path, dailies: Mapping[str, pd.DataFrame]) -> Pa
         ax.set_ylabel(unit)
         ax.grid(alpha=0.3)
         ax.margins(x=0)
+        ax.set_ylim(*Y_RANGE.get(unit, (0.0, None)))
     axes.flat[0].legend(fontsize=8)
     n = int(next(iter(dailies.values()))["replication"].nunique())
     fig.text(0.99, 0.01, f"mean of {n} replications per scenario (same seeds); band: 2.5–97.5% across replications",

@@ -65,6 +65,29 @@ def run_batch(scenario: Scenario, seeds: list[int], steps: int | None = None) ->
     return results_of(model)
 
 
+def burn_in(scenario: Scenario, days: int, replications: int | None = None, seed: int | None = None) -> GovernanceModel:
+    """The scenario's replications (seeds as in :func:`run_replications`) run `days` days as one batch:
+    a model to save (``model.save_state``) or to branch policies from (:func:`sim.state.branch_model`)."""
+    from sim.scenario import with_changes
+    reps = scenario.run.replications if replications is None else replications
+    root = scenario.run.seed if seed is None else seed
+    model = GovernanceModel(with_changes(scenario, {"run.steps": days}),
+                            seeds=[replication_seed(root, k) for k in range(reps)])
+    return model.run()
+
+
+def run_from_state(state: str | Path, scenario: Scenario,
+                   progress: Callable[[int], None] | None = None) -> list[RunResult]:
+    """Every run of a saved state branched with `scenario`'s parameters and run ``scenario.run.steps``
+    more days (see :mod:`sim.state`)."""
+    from sim.state import branch
+    model = branch(state, scenario)
+    model.run()
+    if progress:
+        progress(model.n_runs)
+    return results_of(model)
+
+
 # Runs of a scenario are batched up to this many residents in all (bounds the memory of a batch).
 BATCH_RESIDENTS = 200_000
 
@@ -76,11 +99,12 @@ def batches(scenario: Scenario, seeds: list[int]) -> list[list[int]]:
 
 
 def run_replications(scenario: Scenario, replications: int | None = None, seed: int | None = None,
-                     progress: Callable[[int], None] | None = None) -> list[RunResult]:
-    """Replications k = 0..R-1, run with seeds ``replication_seed(seed, k)``."""
+                     progress: Callable[[int], None] | None = None, first: int = 0) -> list[RunResult]:
+    """Replications k = first..first+R-1, run with seeds ``replication_seed(seed, k)`` (so more
+    replications added later are the ones a larger R would have run)."""
     reps = scenario.run.replications if replications is None else replications
     root = scenario.run.seed if seed is None else seed
-    seeds = [replication_seed(root, k) for k in range(reps)]
+    seeds = [replication_seed(root, k) for k in range(first, first + reps)]
     out: list[RunResult] = []
     for batch in batches(scenario, seeds):
         out.extend(run_batch(scenario, batch))
@@ -133,24 +157,13 @@ def summarise(frame: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def paired_differences(base: pd.DataFrame, other: pd.DataFrame) -> pd.DataFrame:
-    """Other − base per metric, paired by replication (common random numbers), with 95% intervals."""
-    rows = []
-    merged = base.merge(other, on="replication", suffixes=("_base", "_other"))
-    for m in METRICS:
-        b, o = f"{m.name}_base", f"{m.name}_other"
-        if b not in merged:
-            continue
-        diff = (merged[o] - merged[b]).to_numpy(dtype=float)
-        mean, lo, hi = mean_ci(diff)
-        bm = float(np.nanmean(merged[b].to_numpy(dtype=float))) if len(merged) else float("nan")
-        verdict = "n.s."
-        if np.isfinite(lo) and (lo > 0 or hi < 0) and m.better != "neither":
-            better = (mean < 0) if m.better == "lower" else (mean > 0)
-            verdict = "better" if better else "worse"
-        rows.append({"metric": m.name, "E": m.e, "label": m.label, "unit": m.unit, "base": bm,
-                     "difference": mean, "ci_low": lo, "ci_high": hi, "verdict": verdict})
-    return pd.DataFrame(rows)
+def paired_differences(base: pd.DataFrame, other: pd.DataFrame, *, practical=None,
+                       method: str = "holm") -> pd.DataFrame:
+    """Other − base per metric, paired by replication (common random numbers), with 95% intervals and
+    a verdict (better / worse / no meaningful change / uncertain: see :mod:`sim.verdicts`)."""
+    from sim.verdicts import comparison_table
+    return comparison_table("base", {"base": base, "other": other}, practical=practical,
+                            method=method).drop(columns=["scenario", "base_scenario"])
 
 
 # --------------------------------------------------------------------------------------------------

@@ -41,14 +41,17 @@ class ScenarioError(ValueError):
     """Bad scenario input: the message names the field and the allowed values."""
 
 
-def P(default, lo=None, hi=None, unit: str = "", desc: str = "", source: str = "A", typical=None, zh: str = ""):
+def P(default, lo=None, hi=None, unit: str = "", desc: str = "", source: str = "A", typical=None, zh: str = "", *,
+      label: str = "", unit_zh: str = ""):
     """A parameter: default, inclusive bounds, unit, description and the source of its default.
 
     ``typical`` is the plausible range (from DOMAIN.md where published) used as the default range of
     a sensitivity analysis; it defaults to the bounds. ``zh`` is its short Chinese label (a lever that
-    is not a P(), such as a switch, puts it in ``json_schema_extra={"zh": ...}`` itself).
+    is not a P(), such as a switch, puts it in ``json_schema_extra={"zh": ...}`` itself). ``label`` and
+    ``unit_zh``: a short English name and the Chinese unit, for briefs and sentences (the levers and
+    main uncertainties).
     """
-    extra = {"unit": unit, "source": source, "zh": zh}
+    extra = {"unit": unit, "source": source, "zh": zh, **({"label": label, "unit_zh": unit_zh} if label else {})}
     if typical is not None:
         extra["typical"] = list(typical)
     return Field(default, ge=lo, le=hi, description=desc, json_schema_extra=extra)
@@ -159,9 +162,11 @@ class Population(Section):
                               typical=(2.3, 3.2), zh="户均人口")
     households_per_building: int = P(24, 2, 400, "households", "households per building (楼栋)", typical=(12, 60), zh="每栋楼户数")
     share_60plus: float = P(0.22, 0.0, 1.0, "fraction", "share of residents aged 60+",
-                            "NBS 2024 (0.22); Shanghai 2022; >0.40 in old inner-city areas", typical=(0.15, 0.40), zh="60岁以上居民占比")
+                            "NBS 2024 (0.22); Shanghai 2022; >0.40 in old inner-city areas", typical=(0.15, 0.40),
+        label="share aged 60+", zh="60岁及以上居民占比", unit_zh="比例")
     app_literacy_60plus: float = P(0.25, 0.0, 1.0, "probability", "chance a resident aged 60+ can file through an app",
-                                   "derived from CNNIC 49th report (2021): 0.2–0.3", typical=(0.2, 0.6), zh="60岁以上居民会用App比例")
+                                   "derived from CNNIC 49th report (2021): 0.2–0.3", typical=(0.2, 0.6),
+        label="app literacy of residents aged 60+", zh="60岁以上居民能用App反映的概率", unit_zh="概率")
     app_literacy_under60: float = P(0.85, 0.0, 1.0, "probability", "chance a resident under 60 can file through an app",
                                     "A (CNNIC: internet use ~0.75–0.9 below 60)", typical=(0.7, 0.95), zh="60岁以下居民会用App比例")
     phone_access: float = P(0.97, 0.0, 1.0, "probability", "chance a resident can call the hotline", typical=(0.9, 1.0), zh="能拨打12345热线比例")
@@ -245,7 +250,8 @@ class Demand(Section):
         0.36, 0.0, 10.0, "per resident per year",
         "problems and demands (诉求) that arise, reported or not; calibrated so that dispatched cases ≈ 0.3",
         "A, calibrated to dispatched demands 0.3 (0.2–0.5) per resident-year: Beijing 2020 (0.21), Dongcheng 2024 (~0.47)",
-        typical=(0.3, 0.8), zh="人均年诉求数")
+        typical=(0.3, 0.8),
+        label="demand", zh="问题发生率", unit_zh="件/人/年")
     consultation_share: float = P(0.58, 0.0, 0.95, "fraction", "share of hotline contacts that are consultations answered on the call",
                                   "Beijing 2019–21", typical=(0.5, 0.75), zh="热线咨询类占比")
     categories: dict[str, CategorySpec] = Field(default_factory=_default_categories,
@@ -260,14 +266,16 @@ class Demand(Section):
     report_propensity: float = P(0.75, 0.0, 1.0, "probability", "chance a resident with trust 0.5 reports a problem at all",
                                  typical=(0.5, 0.9), zh="居民反映问题倾向")
     report_trust_slope: float = P(0.6, 0.0, 2.0, "per trust unit", "how much higher the chance to report is per unit of trust",
-                                  "A (silence is likelier when trust is low)", typical=(0.2, 1.0), zh="信任对反映倾向的影响")
+                                  "A (silence is likelier when trust is low)", typical=(0.2, 1.0),
+        label="effect of trust on reporting", zh="信任对反映意愿的影响", unit_zh="每单位信任")
     report_delay_days: float = P(1.5, 0.0, 30.0, "days", "mean delay between a problem and its report", typical=(0.5, 5), zh="发现到反映的延迟")
     patience_days: float = P(60.0, 1.0, 365.0, "days", "an unreported, undiscovered problem is abandoned after this long",
                              typical=(30, 120), zh="未反映问题放弃期限")
     severity_growth: float = P(0.01, 0.0, 0.2, "per day", "relative daily growth of an unresolved problem's severity",
                                "A (矛盾升级: unsettled problems grow)", typical=(0.005, 0.03), zh="矛盾日升级率")
     escalation_threshold: float = P(0.45, 0.0, 2.0, "grievance", "grievance H·(1−L) above which a problem escalates (Epstein's T)",
-                                    "A, in the spirit of Epstein 2002", typical=(0.35, 0.6), zh="矛盾激化阈值")
+                                    "A, in the spirit of Epstein 2002", typical=(0.35, 0.6),
+        label="escalation threshold", zh="矛盾升级阈值", unit_zh="怨气值")
     escalation_threshold_spread: float = P(
         0.4, 0.0, 1.0, "fraction",
         "problems differ in how easily they escalate: each problem's threshold is the threshold × U(1 − spread, 1 + spread)",
@@ -331,7 +339,8 @@ def _default_departments() -> dict[str, DepartmentSpec]:
 class Staffing(Section):
     title_zh: ClassVar[str] = "人员配置"
     grid_workers_per_grid: float = P(1.7, 0.0, 10.0, "workers", "grid workers per grid, full- and part-time",
-                                     "Shandong 2020 (269k workers / 157k grids); Dongcheng 2015 (~1.6)", typical=(1.0, 2.0), zh="每网格网格员数")
+                                     "Shandong 2020 (269k workers / 157k grids); Dongcheng 2015 (~1.6)", typical=(1.0, 2.0),
+        label="grid workers per grid", zh="每网格网格员数", unit_zh="人")
     grid_worker_hours: float = P(8.0, 0.0, 16.0, "hours per day", "working hours of a grid worker per day", typical=(6, 10), zh="网格员日工作时长")
     households_per_patrol_hour: float = P(4.0, 0.0, 50.0, "households", "households a grid worker visits per patrol hour",
                                           typical=(2, 8), zh="每巡查小时走访户数")
@@ -353,7 +362,8 @@ class Staffing(Section):
 
 class Policies(Section):
     title_zh: ClassVar[str] = "治理政策"
-    share_joined: float = P(0.0, 0.0, 1.0, "fraction", "share of departments joined to the shared data platform (largest first)", zh="数据共享部门占比")
+    share_joined: float = P(0.0, 0.0, 1.0, "fraction", "share of departments joined to the shared data platform (largest first)",
+        label="share of departments on the shared platform", zh="接入共享平台的部门比例", unit_zh="比例")
     duplicate_merging: bool = Field(False, description="the platform merges duplicate reports of one cause into one case", json_schema_extra={"zh": "重复诉求合并"})
     deadline_tracking: bool = Field(False, description="the platform tracks deadlines: departments serve earliest deadline first", json_schema_extra={"zh": "办理时限督办"})
     early_warning: bool = Field(False, description="clusters of related reports on shared data trigger action on the common cause", json_schema_extra={"zh": "聚集诉求预警"})
@@ -363,17 +373,22 @@ class Policies(Section):
     false_alarm_hours: float = P(4.0, 0.0, 80.0, "work-hours", "department work a false alarm costs", typical=(1, 16), zh="误报处置工时")
     warning_action_hours: float = P(4.0, 0.0, 80.0, "work-hours",
                                     "department work of acting on a common cause flagged by early warning", "A", typical=(2, 8), zh="预警处置工时")
-    whistle_and_report: bool = Field(False, description="吹哨报到: multi-department cases are worked jointly within a deadline", json_schema_extra={"zh": "吹哨报到"})
+    whistle_and_report: bool = Field(False, description="吹哨报到: multi-department cases are worked jointly within a deadline",
+        json_schema_extra={"label": "whistle-and-report", "zh": "吹哨报到"})
     whistle_turnout_hours: float = P(1.5, 0.0, 40.0, "work-hours",
                                      "work each called department spends turning up for a whistled case (吹哨报到), "
                                      "charged where and when whistles are blown", "A", typical=(0.5, 4.0), zh="吹哨报到每部门工时")
     joint_deadline_days: float = P(3.0, 0.5, 30.0, "days", "deadline for departments to act jointly (platform or whistle)",
                                    typical=(1, 7), zh="联合办理时限")
     patrol_intensity: float = P(0.3, 0.0, 1.0, "fraction", "share of grid workers' hours spent on proactive patrol",
-                                typical=(0.1, 0.6), zh="网格员主动巡查比例")
-    training_level: float = P(0.3, 0.0, 1.0, "0–1", "training of grid workers and case handlers", typical=(0.0, 1.0), zh="网格员与办件人员培训水平")
-    elder_friendly: bool = Field(False, description="适老化: assisted reporting, a priority hotline and windows for residents aged 60+", json_schema_extra={"zh": "适老化服务"})
-    app_first: bool = Field(False, description="problem reports only through the app (hotline and window stop taking them)", json_schema_extra={"zh": "仅限App反映诉求"})
+                                typical=(0.1, 0.6),
+        label="patrol intensity", zh="巡查强度", unit_zh="比例")
+    training_level: float = P(0.3, 0.0, 1.0, "0–1", "training of grid workers and case handlers", typical=(0.0, 1.0),
+        label="training level", zh="培训水平", unit_zh="0–1")
+    elder_friendly: bool = Field(False, description="适老化: assisted reporting, a priority hotline and windows for residents aged 60+",
+        json_schema_extra={"label": "elder-friendly service", "zh": "适老化服务"})
+    app_first: bool = Field(False, description="problem reports only through the app (hotline and window stop taking them)",
+        json_schema_extra={"label": "app-first reporting", "zh": "仅限App反映"})
     privacy_safeguards: float = P(0.5, 0.0, 1.0, "0–1", "encryption, negative list of data not shared, audits", typical=(0.0, 1.0), zh="隐私保护措施")
     on_platform: bool = Field(True, description="the community's cases go through the shared platform (with the "
                                                 "departments that joined it); false keeps a community off a pilot", json_schema_extra={"zh": "社区接入共享平台"})
@@ -840,6 +855,8 @@ class ParamInfo:
     source: str
     typical: tuple[float, float] | None
     zh: str = ""   # the short Chinese label declared beside the parameter
+    label: str = ""   # a short English name for briefs (levers and main uncertainties)
+    unit_zh: str = ""
 
     @property
     def numeric(self) -> bool:
@@ -884,7 +901,8 @@ def param_table(scenario: Scenario | None = None) -> list[ParamInfo]:
                 typ = extra.get("typical")
                 rows.append(ParamInfo(path, _kind(value), value, lo, hi, extra.get("unit", ""),
                                       field.description or "", extra.get("source", "A") if _kind(value) != "bool" else "",
-                                      tuple(typ) if typ else None, extra.get("zh", "")))
+                                      tuple(typ) if typ else None, extra.get("zh", ""), extra.get("label", ""),
+                                      extra.get("unit_zh", "")))
 
     for section in ("population", "network", "demand", "channels", "staffing", "policies", "routing",
                     "residents", "privacy", "costs", "assessment", "actors", "bias", "platform"):

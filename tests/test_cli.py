@@ -255,12 +255,12 @@ def test_compare_uses_common_seeds_and_writes_the_comparison(invoke, scen, core,
     assert "run settings are replaced" in res.stderr
     assert core[1].policies.training_level == 1.0 and core[1].population.residents_per_grid == 200
 
-    assert "trained vs small" in res.stdout and "Verdict" in res.stdout
+    assert "Paired differences from small" in res.stdout and "trained" in res.stdout
     comp = pd.read_parquet(out / "comparison.parquet")
     pd.testing.assert_frame_equal(pd.read_csv(out / "comparison.csv"), comp, check_dtype=False)
     assert set(comp["scenario"]) == {"trained"} and set(comp["base_scenario"]) == {"small"}
     assert set(comp["metric"]) == set(metric_names())
-    assert set(comp["verdict"]) <= {"better", "worse", "n.s."}
+    assert set(comp["verdict"]) <= {"better", "worse", "no meaningful change", "uncertain", "not judged"}
     assert (comp["replications"] == 2).all()
     seeds = [pd.read_csv(out / name / "summary.csv")["seed"].tolist() for name in ("small", "trained")]
     assert seeds[0] == seeds[1]  # common random numbers
@@ -277,7 +277,9 @@ def test_compare_disambiguates_names_and_a_scenario_equals_itself(invoke, scen, 
     assert res.exit_code == 0, res.output
     assert [s.name for s in core] == ["small", "small-2"]
     comp = pd.read_csv(out / "comparison.csv")
-    assert (comp["difference"].fillna(0) == 0).all() and set(comp["verdict"]) == {"n.s."}
+    judged = comp["better"] != "neither"
+    assert (comp["difference"].fillna(0) == 0).all()
+    assert set(comp.loc[judged, "verdict"]) <= {"no meaningful change", "uncertain"}
     assert (out / "small").is_dir() and (out / "small-2").is_dir()
 
 
@@ -373,9 +375,18 @@ def test_viz_errors(invoke, scen, tmp_path, monkeypatch):
     assert res.exit_code == 2 and "app.py" in res.stderr
     monkeypatch.setattr(cli.importlib.util, "find_spec", lambda name: None)
     res = invoke("viz", scen)
-    assert res.exit_code == 2 and "pip install 'govsim[viz]'" in res.stderr
+    assert res.exit_code == 2 and "make run" in res.stderr
     res = invoke("viz", tmp_path / "nope.yaml")
     assert res.exit_code == 2 and "not found" in res.stderr
+
+
+def test_viz_refuses_to_serve_a_page_whose_front_end_is_not_cached(invoke, scen, tmp_path, monkeypatch):
+    import solara.server.settings as server_settings
+    monkeypatch.setattr(cli, "_exec", lambda argv, env: pytest.fail("must not exec"))
+    monkeypatch.setattr(server_settings.assets, "proxy_cache_dir", str(tmp_path / "empty-cache"))
+    res = invoke("viz", scen)
+    assert res.exit_code == 2 and "echarts@5.4.0" in res.stderr and "make run" in res.stderr
+    assert "Traceback" not in res.output
 
 
 # --------------------------------------------------------------------------------------------------

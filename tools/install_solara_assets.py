@@ -168,13 +168,16 @@ def _widget_refs() -> Refs:
     ``gridlayout_v3.vue``, picked by solara for the installed ipyvuetify) requests
     ``@widgetti/vue-grid-layout@<ver>`` and, if the page lacks it, ``requirejs@<ver>``.
     The versions are read from that template, not hardcoded.
+
+    govsim's own widgets (``viz/*.vue``: the ECharts chart of the cockpit) are scanned the same way.
     """
     from solara.widgets import widgets as solara_widgets
 
-    classes = [solara_widgets.GridLayout]
+    templates = [Path(solara_widgets.GridLayout.template_file)]
+    templates += sorted((Path(__file__).resolve().parent.parent / "viz").glob("*.vue"))
     found: Refs = {}
-    for cls in classes:
-        text = Path(cls.template_file).read_text(encoding="utf-8")
+    for path in templates:
+        text = path.read_text(encoding="utf-8")
         for name, version, file in _CDN_REF_IN_VUE.findall(text):
             _add(found, name, version, file)
     return found
@@ -185,7 +188,7 @@ def required_packages(extra: list[str]) -> Refs:
     refs: Refs = {}
     why: dict[tuple[str, str], str] = {}
     for source, found in (("solara page template", _page_refs()),
-                          ("solara GridLayout widget (GridDraggable)", _widget_refs())):
+                          ("solara GridLayout and govsim widgets", _widget_refs())):
         for key, files in found.items():
             refs.setdefault(key, set()).update(files)
             why.setdefault(key, source)

@@ -1,391 +1,237 @@
-"""Solara components of the page. Each reads the model it is given; none steps it.
+"""Solara components of the cockpit. Each reads the model it is given; only the player steps it.
 
-The main-panel components are handed to SolaraViz (``components=[...]``), which calls them with the
-current model. State shared between them (the selected grid and resident, the map colouring, the
-counterfactual switch) lives in a :class:`ViewState` provided through a Solara context, so it survives
-re-renders and is per browser session.
-
-Redrawing after a step: SolaraViz bumps Mesa's ``update_counter`` after each step (or each
-``render_interval`` steps when playing). The page's components read ``ViewState.tick`` instead, which
-:func:`StepRelay` advances in one batch (see there why).
+State shared between components (language, selected grid, map colouring, the counterfactual switch,
+play) lives in a :class:`ViewState` created by the page and passed down. Everything that shows the
+model reads ``state.tick``, which the player (or a lever change) advances once per drawing, so one
+render pass redraws the whole page.
 """
 
 from __future__ import annotations
 
-import base64
 import html
-import threading
-import time
 from dataclasses import dataclass
 
-import ipyvuetify as v
-import numpy as np
 import reacton.core
 import solara
-import traitlets
-from mesa.visualization.utils import update_counter
 
 from sim.metrics import METRIC_BY_NAME
 from sim.scenario import ScenarioError, get_path
-from viz import figures
+from viz import charts, district
+from viz.echart import EChartElement
+from viz.i18n import e_label, fmt_metric, fmt_value, metric_label, t
 from viz.levers import Lever, fmt, lever_groups
 from viz.vizmodel import VizModel
 
-MAX_TILES = 400          # above this many grids the map is an image (still clickable), not buttons
-COLOUR_BY = ("backlog", "satisfaction", "trust")
-ALL_COMMUNITIES = "all communities"
-# Indicators shown as numbers beside the day counter (name in sim.metrics.METRICS).
-TODAY_METRICS = ("satisfaction", "trust", "backlog", "within_deadline", "resolution_rate",
-                 "reported_resolution_rate", "gap_satisfaction_60plus", "total_cost", "incidents")
+# The 4E headline of the cockpit: two declared metrics per E (names in sim.metrics.METRICS).
+HEADLINE = (("Economy", ("total_cost", "cost_per_resolved")),
+            ("Efficiency", ("median_days", "within_deadline")),
+            ("Effectiveness", ("satisfaction", "resolution_rate_all")),
+            ("Equity", ("gap_satisfaction_60plus", "gini_grid_satisfaction")))
+ALL_COMMUNITIES = "all"
 
 
 @dataclass
 class ViewState:
+    lang: solara.Reactive                 # "zh" | "en"
+    tick: solara.Reactive                 # advanced once per drawing
+    playing: solara.Reactive              # bool
+    speed: solara.Reactive                # days per second (0 = as fast as the page draws)
     selected_grid: solara.Reactive        # int | None
     selected_resident: solara.Reactive    # int | None
-    colour_by: solara.Reactive            # one of COLOUR_BY
-    drawing: solara.Reactive              # "network" | "grid map" | None (= automatic by size)
+    measure: solara.Reactive              # a district.MEASURES column
     compare: solara.Reactive              # bool: counterfactual twin on
-    scope: solara.Reactive                # ALL_COMMUNITIES or "community k"
+    scope: solara.Reactive                # ALL_COMMUNITIES or a community index as str
     lever_error: solara.Reactive          # str | None
-    params_version: solara.Reactive       # (model id, number of changes): re-renders the lever panel
     lever_epoch: solara.Reactive          # bumped when a change is refused: rebuilds the controls
-    tick: solara.Reactive                 # copy of Mesa's update_counter (see StepRelay)
+    n_changes: solara.Reactive = None     # changes made so far: re-renders the lever panel (not every day)
+    render_context: object = None         # the page's reacton render context (batches a redraw)
+    live: dict = None                     # key -> update(): redraws one widget in place while playing
 
 
-view_context = solara.create_context(None)
-
-
-def use_view_state() -> ViewState:
-    """The ViewState of the page: create it (in the page component) with :func:`provide_view_state`."""
-    state = solara.use_context(view_context)
-    if state is None:   # a component rendered on its own (tests, notebooks): private state
-        state = _new_view_state()
-    return state
-
-
-def _new_view_state() -> ViewState:
+def use_view_state(lang: str) -> ViewState:
+    # The tick and the change count are stores of their own (solara.reactive), not state of the page
+    # component (solara.use_reactive): setting them re-renders only the components that read them,
+    # not the whole page with its dozens of lever widgets.
+    tick = solara.use_memo(lambda: solara.reactive(0), [])
+    n_changes = solara.use_memo(lambda: solara.reactive(0), [])
     return ViewState(
-        selected_grid=solara.use_reactive(None), selected_resident=solara.use_reactive(None),
-        colour_by=solara.use_reactive("backlog"), drawing=solara.use_reactive(None),
+        lang=solara.use_reactive(lang), tick=tick, playing=solara.use_reactive(False),
+        speed=solara.use_reactive(10), selected_grid=solara.use_reactive(None),
+        selected_resident=solara.use_reactive(None), measure=solara.use_reactive(district.DEFAULT_MEASURE),
         compare=solara.use_reactive(False), scope=solara.use_reactive(ALL_COMMUNITIES),
-        lever_error=solara.use_reactive(None), params_version=solara.use_reactive(None),
-        tick=solara.use_reactive(0), lever_epoch=solara.use_reactive(0),
-    )
+        lever_error=solara.use_reactive(None), lever_epoch=solara.use_reactive(0),
+        n_changes=n_changes, render_context=reacton.core.get_render_context(),
+        live=solara.use_memo(dict, []))
 
 
-def provide_view_state() -> ViewState:
-    state = _new_view_state()
-    view_context.provide(state)
-    return state
+def redraw(state: ViewState, model: VizModel | None = None) -> None:
+    """Redraw everything that shows the model (after a day, a lever change, the counterfactual switch).
 
-
-def use_tick(state: ViewState | None = None) -> int:
-    """Subscribe the calling component to 'the model stepped' (or to a lever change).
-
-    Components in the sidebar are rendered by the layout, outside the page's context, so they pass the
-    page's ViewState explicitly.
+    In one batch: every component reading the tick re-renders in a single pass (a reactive's
+    subscribers are otherwise rendered one pass each, each pass walking the whole page).
     """
-    state = state or solara.use_context(view_context)
-    return update_counter.value if state is None else state.tick.value
+    def bump():
+        state.tick.set(state.tick.value + 1)
+        if model is not None:
+            state.n_changes.set(len(model.changes_log))
 
-
-RENDER_WAIT_S = 5.0   # longest a step waits for the page to show the previous one
-
-
-class _Drawn:
-    """How far the page has drawn: the last redraw asked for and the last one finished."""
-
-    def __init__(self, rc):
-        self.rc = rc
-        self.condition = threading.Condition()
-        self.asked = self.drawn = 0
-
-    def ask(self, tick: int) -> None:
-        with self.condition:
-            self.asked = max(self.asked, tick)
-
-    def mark(self, tick: int) -> None:
-        with self.condition:
-            self.drawn = max(self.drawn, tick)
-            self.condition.notify_all()
-
-    def _other_thread_renders(self) -> bool:
-        # reacton keeps no public flag for this; without one, only the first condition holds play back
-        return (getattr(self.rc, "_is_rendering", False)
-                and getattr(self.rc, "_lock_thread", None) not in (None, threading.current_thread()))
-
-    def wait(self) -> None:
-        """Block until the last redraw asked for is drawn and no other thread is rendering.
-
-        At most RENDER_WAIT_S: a slow or closed page delays play, it never stops it.
-        """
-        deadline = time.monotonic() + RENDER_WAIT_S
-        with self.condition:
-            self.condition.wait_for(lambda: self.drawn >= self.asked, RENDER_WAIT_S)
-        while self._other_thread_renders() and time.monotonic() < deadline:
-            time.sleep(0.02)
-
-
-def redraw(state: ViewState) -> None:
-    """Redraw everything that shows the model (after a lever change, the counterfactual switch...)."""
-    state.tick.set(state.tick.value + 1)
-
-
-@solara.component
-def StepRelay(state: ViewState, model: VizModel):
-    """Turns Mesa's update_counter into one batched redraw of the page, and holds play back to it.
-
-    - One batch: every component reading ``state.tick`` redraws in a single render pass (Mesa's counter
-      gives each of its subscribers a pass of its own, each walking the whole page).
-    - Backpressure: SolaraViz plays in a worker thread, and a browser event (a lever moved while
-      playing) is handled, and may render, on another. A render loops while redraws are asked for, and
-      the thread handling that event takes no further browser message (not even Pause) until its loop
-      ends; the player asks for a redraw after every day, faster than a redraw takes. So before each day
-      the model waits (``VizModel.before_step``, at most RENDER_WAIT_S) until the page has drawn the
-      previous day and no other thread is rendering: the player then renders its own days.
-    """
-    rc = reacton.core.get_render_context()
-    drawn = solara.use_memo(lambda: _Drawn(rc), [])
-    tick = state.tick.value
-    solara.use_effect(lambda: drawn.mark(tick), [tick])   # effects run once the pass is drawn
-
-    def subscribe():
-        def relay(_value):
-            with rc:   # a batch: the components reading the tick re-render together
-                target = state.tick.value + 1
-                drawn.ask(target)
-                state.tick.set(target)
-
-        return update_counter.subscribe(relay)
-
-    solara.use_effect(subscribe, [])
-
-    def gate_steps():
-        model.before_step = drawn.wait
-
-        def cleanup():
-            model.before_step = None
-
-        return cleanup
-
-    solara.use_effect(gate_steps, [model])
-
-
-# ==================================================================================================
-# A clickable image: reports where it was clicked as fractions of its displayed size
-
-class ClickableImage(v.VuetifyTemplate):
-    template = traitlets.Unicode("""
-<template>
-  <img :src="src" :alt="alt" class="govsim-clickable-image"
-       style="width: 100%; height: auto; display: block; cursor: crosshair"
-       @click="image_click({x: $event.offsetX / $event.target.clientWidth,
-                            y: $event.offsetY / $event.target.clientHeight})" />
-</template>
-""").tag(sync=True)
-    src = traitlets.Unicode("").tag(sync=True)
-    alt = traitlets.Unicode("").tag(sync=True)
-    click_handler = traitlets.Any(None, allow_none=True)   # python only: (x, y) fractions
-
-    def vue_image_click(self, data):
-        if self.click_handler is not None:
-            self.click_handler(float(data["x"]), float(data["y"]))
-
-
-ClickableImageElement = reacton.core.ComponentWidget(ClickableImage)
-
-
-def data_url(png: bytes) -> str:
-    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
-
-
-def _figure_click_to_data(fig, ax):
-    """A function mapping a click (fractions of the image, y down) to the axes' data coordinates."""
-    w, h = fig.get_size_inches() * fig.dpi
-    inverse = ax.transData.inverted().frozen()
-
-    def to_data(fx: float, fy: float) -> tuple[float, float]:
-        x, y = inverse.transform((fx * w, (1 - fy) * h))
-        return float(x), float(y)
-
-    return to_data
-
-
-# ==================================================================================================
-# Main panel: the community
-
-@solara.component
-def CommunityPanel(model: VizModel):
-    """The community: residents' network (small communities) or the grid map (any size)."""
-    use_tick()
-    state = use_view_state()
-    network_ok = model.network_view_possible
-    drawing = state.drawing.value or ("network" if network_ok else "grid map")
-    if drawing == "network" and not network_ok:
-        drawing = "grid map"
-    with solara.Column(gap="4px", style="padding: 4px 8px"):
-        with solara.Row(gap="8px", style="align-items: center; flex-wrap: wrap"):
-            solara.Text(f"Community · {model.n_residents:,} residents in {model.n_grids} grids "
-                        f"({model.n_communities} communities)", style="font-weight: 500")
-            solara.ToggleButtonsSingle(
-                value=drawing, values=["network", "grid map"] if network_ok else ["grid map"],
-                on_value=state.drawing.set, dense=True)
-            if drawing == "grid map":
-                solara.Select("colour by", values=list(COLOUR_BY), value=state.colour_by, dense=True,
-                              style="max-width: 150px").key("colour-by")
-        if drawing == "network":
-            NetworkDrawing(model, state).key("network")
-        else:
-            GridMap(model, state).key("grid-map")
-
-
-@solara.component
-def NetworkDrawing(model: VizModel, state: ViewState):
-    lattice, width, height = solara.use_memo(
-        lambda: figures.grid_lattice(model.n_communities, model.params.population.grids_per_community), [model])
-    pos = solara.use_memo(lambda: figures.network_positions(model.grid_of, lattice), [model])
-    counter = use_tick(state)
-    sel_r, sel_g = state.selected_resident.value, state.selected_grid.value
-
-    def draw():
-        filed, silent = model.open_case_residents()
-        with model.lock:
-            sat = model.satisfaction.copy()
-        fig = figures.network_figure(pos, model.adjacency, model.grid_of, sat, filed, silent, model.old,
-                                     sel_r, sel_g, size=figures.network_size(width, height))
-        return figures.png(fig), _figure_click_to_data(fig, fig.axes[0]), len(filed), len(silent)
-
-    png, to_data, n_open, n_silent = solara.use_memo(draw, [model, counter, sel_r, sel_g])
-
-    def on_click(fx, fy):
-        x, y = to_data(fx, fy)
-        d2 = (pos[:, 0] - x) ** 2 + (pos[:, 1] - y) ** 2
-        i = int(np.argmin(d2))
-        if d2[i] <= 0.06 ** 2:
-            state.selected_resident.set(i)
-            state.selected_grid.set(int(model.grid_of[i]))
-            return
-        centres = lattice.astype(float)
-        g = int(np.argmin((centres[:, 0] - x) ** 2 + (centres[:, 1] - y) ** 2))
-        if (centres[g, 0] - x) ** 2 + (centres[g, 1] - y) ** 2 <= 0.5 ** 2:
-            state.selected_grid.set(g)
-
-    ClickableImageElement(src=data_url(png), click_handler=on_click,
-                          alt=f"network of {model.n_residents} residents coloured by satisfaction")
-    solara.Text(f"Click a resident or a grid to inspect it. {n_open} residents have an open case (black ring), "
-                f"{n_silent} a problem not reported (grey ring); ■ aged 60+.",
-                style="font-size: 12px; color: #555")
-
-
-@solara.component
-def GridMap(model: VizModel, state: ViewState):
-    """Grids as tiles in community blocks, coloured by the chosen indicator; click a tile to inspect."""
-    use_tick(state)   # reacton re-renders a child only when its arguments change: subscribe to steps
-    kind = state.colour_by.value
-    values = model.grid_values(kind)
-    cols, lo, hi = figures.colours(values, kind)
-    lattice, width, height = solara.use_memo(
-        lambda: figures.grid_lattice(model.n_communities, model.params.population.grids_per_community), [model])
-    selected = state.selected_grid.value
-    _, what = figures.SCALES[kind]
-    if model.n_grids > MAX_TILES:
-        fig = figures.grid_map_figure(lattice, width, height, cols, selected, f"{what}: {lo:.3g} … {hi:.3g}")
-        to_data = _figure_click_to_data(fig, fig.axes[0])
-
-        def on_click(fx, fy):
-            x, y = to_data(fx, fy)
-            hit = np.flatnonzero((lattice[:, 0] == int(np.floor(x))) & (lattice[:, 1] == int(np.floor(y))))
-            if hit.size:
-                state.selected_grid.set(int(hit[0]))
-
-        ClickableImageElement(src=data_url(figures.png(fig)), click_handler=on_click, alt=f"grid map by {kind}")
+    rc = state.render_context
+    if rc is None:
+        bump()
         return
-    digits = 0 if kind == "backlog" else 3
-    # Tiles share the panel's width; thin tracks separate the community blocks.
-    gpc = model.params.population.grids_per_community
-    _, bh = figures.block_shape(gpc)
-    n_tile_rows = (height + 2) // (bh + 1) * bh
-    row_px = int(np.clip(330 / max(n_tile_rows, 1), 22, 56))
-    font = 11 if width < 12 else 9
-    col_tracks, row_tracks = figures.lattice_tracks(gpc, width, height, "minmax(0, 64px)", "10px")
-    with solara.Div(style=f"--govsim-row: {row_px}px; display: grid; grid-template-columns: {col_tracks}; "
-                          f"grid-template-rows: {row_tracks}; gap: 3px; padding: 4px 0",
-                    classes=["govsim-grid-map"]):
-        for g in range(model.n_grids):
-            c, r = lattice[g]
-            colour = cols[g]
-            border = "3px solid #1f4e9c" if g == selected else "1px solid rgba(0,0,0,0.15)"
-            solara.Button(
-                children=[solara.HTML(tag="div", unsafe_innerHTML=f"<b>G{g}</b><br>{values[g]:.{digits}f}",
-                                      style="line-height: 1.15")],
-                on_click=lambda g=g: state.selected_grid.set(g),
-                color=colour, depressed=True, small=True,
-                style=(f"grid-column: {c + 1}; grid-row: {r + 1}; min-width: 0; width: 100%; height: 100%; "
-                       f"padding: 0 1px; font-size: {font}px; text-transform: none; letter-spacing: 0; "
-                       f"color: {figures.text_colour(colour)}; border: {border}"),
-                classes=["govsim-tile"],
-            ).key(f"tile-{g}")
-    solara.Text(f"Colour: {what}, from {lo:.{digits or 2}f} to {hi:.{digits or 2}f} "
-                f"({'red = more' if kind == 'backlog' else 'red = lower, green = higher'}). "
-                "Community blocks are separated by a gap. Click a grid to inspect it.",
-                style="font-size: 12px; color: #555")
+    with rc:
+        bump()
+
+
+def redraw_live(state: ViewState) -> None:
+    """Redraw, while playing, what shows the day: the headline, the map and the charts, by setting
+    their widgets' values directly (no render pass over the page's hundreds of widgets). The rest
+    (inspector, lever panel, changes list) follows at the next full redraw (pause, step, a change)."""
+    for update in list(state.live.values()):
+        update()
+
+
+def use_live(state: ViewState, key: str, element, trait: str, compute, dependencies: list) -> None:
+    """Register `compute` as the live value of `element`'s widget trait (see redraw_live)."""
+    def register():
+        widget = solara.get_widget(element)
+
+        def update():
+            setattr(widget, trait, compute())
+
+        state.live[key] = update
+        return lambda: state.live.pop(key, None) if state.live.get(key) is update else None
+
+    solara.use_effect(register, dependencies)
 
 
 # ==================================================================================================
-# Main panel: inspecting a grid or a resident
+# The headline: the day and the 4E numbers, with the unchanged scenario beside them
+
+def headline_html(model: VizModel, lang: str) -> str:
+    """The day and the 4E headline numbers (the unchanged scenario's beside them) as HTML."""
+    now, then = model.summaries_now()
+    parts = [f"<div class='govsim-day-box'><div class='govsim-day'>"
+             f"{html.escape((t('day', lang) + ' ' + str(model.day) + ' ' + t('day_suffix', lang)).strip())}</div>"
+             f"<div class='govsim-of-days'>{html.escape(t('of_days', lang, n=model.steps_planned))}</div></div>"]
+    for e, names in HEADLINE:
+        cells = []
+        for name in names:
+            value, unit = fmt_metric(name, now[name], lang)
+            m = METRIC_BY_NAME[name]
+            other = ""
+            if then is not None:
+                ov, _ = fmt_metric(name, then[name], lang)
+                other = f"<span class='govsim-unchanged'>{html.escape(t('unchanged', lang))} {ov}</span>"
+            cells.append(f"<div class='govsim-kpi' title='{html.escape(f'{m.description} ({m.unit})')}'>"
+                         f"<div class='govsim-kpi-label'>{html.escape(metric_label(name, lang))}</div>"
+                         f"<div><span class='govsim-kpi-value' data-metric='{name}'>{value}</span>"
+                         f"<span class='govsim-kpi-unit'> {html.escape(unit)}</span> {other}</div></div>")
+        parts.append(f"<div class='govsim-e-card'><div class='govsim-e'>{html.escape(e_label(e, lang))}</div>"
+                     + "".join(cells) + "</div>")
+    return "".join(parts)
+
 
 @solara.component
-def InspectorPanel(model: VizModel):
-    """The state of the selected grid and resident (click them in the drawing, or type a number)."""
-    use_tick()
-    state = use_view_state()
+def Headline(model: VizModel, state: ViewState):
+    state.tick.get()
+    lang = state.lang.value
+    el = solara.HTML(tag="div", unsafe_innerHTML=headline_html(model, lang), classes=["govsim-headline"])
+    use_live(state, "headline", el, "unsafe_innerHTML", lambda: headline_html(model, lang), [model, lang])
+
+
+# ==================================================================================================
+# The map
+
+@solara.component
+def MapPanel(model: VizModel, state: ViewState, height: str = "430px"):
+    tick = state.tick.get()
+    lang = state.lang.value
+    measure = state.measure.value
+    grid_community = solara.use_memo(lambda: model.grid_frame()["community"].to_numpy(), [model])
+    geo = solara.use_memo(lambda: district.district_geojson(grid_community), [model])
+    anchors = solara.use_memo(lambda: district.community_anchors(geo, grid_community), [model])
+
+    def option():
+        grids, comms = model.district()
+        return district.map_option(grids, comms, anchors, measure, lang, state.selected_grid.value,
+                                   epoch=f"{id(model)}-{lang}-{measure}")
+
+    opt = solara.use_memo(option, [model, tick, lang, measure, state.selected_grid.value])
+
+    def on_click(item):
+        if item.get("value") is not None:
+            state.selected_grid.set(int(item["value"]))
+
+    with solara.Column(gap="2px", classes=["govsim-map"]):
+        with solara.Row(gap="8px", style="align-items: center; flex-wrap: nowrap"):
+            solara.Text(f"{t('map', lang)} · {model.n_residents:,} {t('residents', lang)}, "
+                        f"{model.layout.n_communities} {t('communities', lang)}, {model.layout.n_grids} {t('grids', lang)}",
+                        style="font-weight: 500; font-size: 13px; white-space: nowrap")
+            solara.v.Select(label=t("colour_by", lang), v_model=measure, dense=True, hide_details=True,
+                            items=[{"text": m.label(lang), "value": m.column} for m in district.MEASURES],
+                            on_v_model=state.measure.set, style_="max-width: 300px; font-size: 12px",
+                            class_="govsim-measure")
+        with solara.Div(classes=["govsim-chart", "govsim-map-chart"]):
+            el = EChartElement(option=opt, maps={district.MAP_NAME: geo}, height=height, on_click=on_click)
+        use_live(state, "map", el, "option", option, [model, lang, measure, state.selected_grid.value])
+        solara.Text(t("map_hint", lang), style="font-size: 11px; color: #666")
+
+
+# ==================================================================================================
+# Charts
+
+@solara.component
+def SeriesChart(model: VizModel, state: ViewState, key: str, height: str = "210px"):
+    tick = state.tick.get()
+    lang = state.lang.value
+
+    def option():
+        frame, twin = model.frames()
+        x_max = max(model.steps_planned, model.day)
+        epoch = f"{id(model)}-{lang}-{twin is not None}"
+        if key == "dept_chart":
+            return charts.department_chart(frame, twin, model.departments.names, model.change_marks(), x_max, lang,
+                                           epoch)
+        return charts.series_chart(key, frame, twin, model.change_marks(), x_max, lang, epoch)
+
+    opt = solara.use_memo(option, [model, tick, lang])
+    with solara.Div(classes=["govsim-chart", f"govsim-chart-{key}"]):
+        el = EChartElement(option=opt, height=height)
+    use_live(state, key, el, "option", option, [model, lang, key])
+
+
+# ==================================================================================================
+# Inspecting a grid or a resident
+
+@solara.component
+def InspectorPanel(model: VizModel, state: ViewState):
+    state.tick.get()
+    lang = state.lang.value
     g = state.selected_grid.value
     r = state.selected_resident.value
-    if g is not None and not 0 <= g < model.n_grids:
+    if g is not None and not 0 <= g < model.layout.n_grids:
         g = None
     if r is not None and not 0 <= r < model.n_residents:
         r = None
-
-    def pick_open_case():
-        filed, silent = model.open_case_residents()
-        pool = filed if filed.size else silent
-        if g is not None:
-            pool = pool[model.grid_of[pool] == g]
-        if pool.size:
-            state.selected_resident.set(int(pool[0]))
-            state.selected_grid.set(int(model.grid_of[pool[0]]))
-
-    with solara.Column(gap="6px", style="padding: 4px 8px"):
-        solara.Text("Inspect", style="font-weight: 500")
+    with solara.Column(gap="6px", style="padding: 4px 8px", classes=["govsim-inspector"]):
+        solara.Text(t("inspect", lang), style="font-weight: 500")
         with solara.Row(gap="8px", style="align-items: center"):
-            solara.InputInt("grid", value=g, optional=True, dense=True, style="max-width: 90px",
-                            on_value=lambda x: _select_grid(model, state, x))
-            solara.InputInt("resident", value=r, optional=True, dense=True, style="max-width: 110px",
-                            on_value=lambda x: _select_resident(model, state, x))
-            solara.Button("a resident with an open case", on_click=pick_open_case, small=True, outlined=True)
+            solara.InputInt(t("grid", lang), value=g, optional=True, dense=True, style="max-width: 90px",
+                            on_value=lambda x: state.selected_grid.set(
+                                x if x is not None and 0 <= x < model.layout.n_grids else None))
+            solara.InputInt(t("resident", lang), value=r, optional=True, dense=True, style="max-width: 110px",
+                            on_value=lambda x: state.selected_resident.set(
+                                x if x is not None and 0 <= x < model.n_residents else None))
         if g is None and r is None:
-            solara.Text("Click a grid or a resident in the community drawing, or type its number.",
-                        style="color: #555").key("hint")
+            solara.Text(t("inspect_hint", lang), style="color: #555").key("hint")
         with solara.Row(gap="16px", style="align-items: flex-start; flex-wrap: wrap"):
             if g is not None:
                 with solara.Column(gap="2px").key("grid"):
-                    GridStateView(model.grid_info(g))
+                    GridStateView(model, g, lang)
             if r is not None:
                 with solara.Column(gap="2px").key("resident"):
-                    ResidentStateView(model.resident_info(r))
-
-
-def _select_grid(model, state, x):
-    state.selected_grid.set(x if x is not None and 0 <= x < model.n_grids else None)
-
-
-def _select_resident(model, state, x):
-    if x is None or not 0 <= x < model.n_residents:
-        state.selected_resident.set(None)
-        return
-    state.selected_resident.set(int(x))
-    state.selected_grid.set(int(model.grid_of[int(x)]))
+                    ResidentStateView(model.resident_info(r), lang)
 
 
 def _table(rows: list[tuple[str, str]]) -> str:
@@ -395,28 +241,30 @@ def _table(rows: list[tuple[str, str]]) -> str:
 
 
 @solara.component
-def GridStateView(info: dict):
-    rows = [("community", str(info["community"])), ("residents", f"{info['residents']:,}"),
-            ("grid workers", fmt(info["grid_workers"])), ("open cases", str(info["open_cases"])),
-            ("problems not reported", str(info["unreported_problems"])),
-            ("satisfaction", fmt(info["satisfaction"])), ("trust", fmt(info["trust"])),
-            ("resolved so far", str(info["resolved"])), ("escalated so far", str(info["escalated"]))]
-    solara.Text(f"Grid {info['grid']}", style="font-weight: 500; color: #1f4e9c").meta(ref="grid-state")
-    solara.HTML(tag="div", unsafe_innerHTML=_table(rows), classes=["govsim-grid-state"]).meta(ref="grid-table")
+def GridStateView(model: VizModel, grid: int, lang: str):
+    """A grid's figures: the map's tooltip, plus what its grid workers see today."""
+    info = model.grid_info(grid)
+    grids, comms = model.district()
+    row = grids.iloc[grid].to_dict()
+    comm = comms.set_index("community").loc[row["community"]].to_dict() | {"community": row["community"]}
+    solara.Text(f"{t('grid', lang)} G{grid}", style="font-weight: 500; color: #1f4e9c").meta(ref="grid-state")
+    solara.HTML(tag="div", unsafe_innerHTML=district.tooltip(row, comm, lang), classes=["govsim-grid-state"])
+    rows = [("grid workers", fmt(info["grid_workers"])), ("open cases", str(info["open_cases"])),
+            ("problems not reported", str(info["unreported_problems"]))]
+    solara.HTML(tag="div", unsafe_innerHTML=_table(rows), classes=["govsim-grid-today"])
 
 
 @solara.component
-def ResidentStateView(info: dict):
+def ResidentStateView(info: dict, lang: str):
     rows = [("grid / building", f"{info['grid']} / {info['building']}"),
-            ("aged 60+", "yes" if info["aged_60plus"] else "no"),
-            ("satisfaction", fmt(info["satisfaction"])), ("trust", fmt(info["trust"])),
+            (t("aged_60plus", lang), t("yes", lang) if info["aged_60plus"] else t("no", lang)),
+            (metric_label("satisfaction", lang), fmt_value(info["satisfaction"], "0–1")),
+            (metric_label("trust", lang), fmt_value(info["trust"], "0–1")),
             ("can report by", ", ".join(c.replace("_", " ") for c in info["channels"]) or "no channel")]
-    solara.Text(f"Resident {info['resident']}", style="font-weight: 500; color: #1f4e9c").meta(ref="resident-state")
-    solara.HTML(tag="div", unsafe_innerHTML=_table(rows),
-                classes=["govsim-resident-state"]).meta(ref="resident-table")
+    solara.Text(f"{t('resident', lang)} {info['resident']}", style="font-weight: 500; color: #1f4e9c")
+    solara.HTML(tag="div", unsafe_innerHTML=_table(rows), classes=["govsim-resident-state"])
     cases = info["open_cases"]
     if not cases:
-        solara.Text("No open problem.", style="font-size: 13px").key("no-cases")
         return
     head = "".join(f"<th style='text-align:left;padding-right:8px'>{h}</th>"
                    for h in ("problem", "status", "waiting", "channel", "department"))
@@ -426,140 +274,33 @@ def ResidentStateView(info: dict):
             c["channel"].replace("_", " "), (c["department"] or "–").replace("_", " "))) + "</tr>"
         for c in cases)
     solara.HTML(tag="div", unsafe_innerHTML=f"<table style='font-size:12px'><tr>{head}</tr>{body}</table>",
-                classes=["govsim-open-cases"]).meta(ref="open-cases")
+                classes=["govsim-open-cases"])
 
 
 # ==================================================================================================
-# Main panel: charts
-
-def _chart(model: VizModel, draw, alt: str):
-    counter = use_tick()
-
-    def render():
-        frame, twin = model.frames()
-        return figures.png(draw(frame, twin, model.change_marks()))
-
-    png = solara.use_memo(render, [model, counter])
-    solara.Image(png, width="100%", classes=["govsim-chart", f"govsim-chart-{alt}"])
-
+# Sidebar: the counterfactual, the levers and the changes made
 
 @solara.component
-def FourEChart(model: VizModel):
-    use_tick()
-    _chart(model, figures.four_e_figure, "4e")
-
-
-@solara.component
-def DepartmentBacklogChart(model: VizModel):
-    use_tick()
-    _chart(model, lambda f, t, m: figures.department_backlog_figure(f, t, m, model.dept_names), "departments")
-
-
-@solara.component
-def EscalationsChart(model: VizModel):
-    use_tick()
-    _chart(model, figures.escalations_figure, "escalations")
-
-
-@solara.component
-def SatisfactionByAgeChart(model: VizModel):
-    use_tick()
-    _chart(model, figures.satisfaction_age_figure, "age")
-
-
-@solara.component
-def ReportedVsTrueChart(model: VizModel):
-    use_tick()
-    _chart(model, figures.reported_true_figure, "assessment")
-
-
-MAIN_COMPONENTS = (CommunityPanel, InspectorPanel, FourEChart, DepartmentBacklogChart, EscalationsChart,
-                   SatisfactionByAgeChart, ReportedVsTrueChart)
-
-
-# ==================================================================================================
-# Sidebar: today, the counterfactual, the levers, the changes made
-
-@solara.component
-def LiveControls(model: VizModel, state: ViewState):
-    """Sidebar cards: the day, the counterfactual switch, the levers and the changes made.
-
-    Only the small cards redraw at every step; the lever panel (dozens of widgets) re-renders only when
-    a parameter changed (``ViewState.params_version``). Rendered through the sidebar portal, outside the
-    page's context: hence ``state`` is passed in.
-    """
-
-    def sync_twin():   # a Reset builds a new model: start its twin if the switch is on
-        if state.compare.value and model.twin is None:
-            model.set_counterfactual(True)
-            redraw(state)
-
-    solara.use_effect(sync_twin, [model])
-    with solara.Card("Today", margin=0, classes=["govsim-today"]):
-        TodayCard(model, state)
-    with solara.Card("Levers", subtitle="A change takes effect from the next day.", margin=0,
-                     classes=["govsim-levers"]):
-        LeverPanel(model, state)
-    with solara.Card("Changes made", margin=0, classes=["govsim-changes"]):
-        ChangesList(model, state)
-
-
-@solara.component
-def TodayCard(model: VizModel, state: ViewState):
-    use_tick(state)
-    n_changes = len(model.changes_log)
-
-    def note_params_changed():   # e.g. a change from the scenario's own timeline, made during a step
-        if state.params_version.value != (id(model), n_changes):
-            state.params_version.set((id(model), n_changes))
-
-    solara.use_effect(note_params_changed, [model, n_changes])
-
-    def toggle_compare(on: bool):
+def CompareSwitch(model: VizModel, state: ViewState):
+    def toggle(on: bool):
         state.compare.set(on)
         model.set_counterfactual(on)
         redraw(state)
 
-    solara.Text(f"Day {model.day}", classes=["govsim-day"], style="font-size: 20px; font-weight: 500").meta(ref="day")
-    solara.Text(f" of {model.steps_planned} planned · scenario {model.params.name} · seed {model.seed}",
-                style="color: #555")
-    for k, notice in enumerate(model.notices):
-        solara.Error(notice).key(f"notice-{k}")
-    solara.v.Switch(label="Compare with the unchanged scenario (same seed)", v_model=state.compare.value,
-                    on_v_model=toggle_compare, hide_details=True, class_="govsim-compare").meta(ref="compare")
-    TodayTable(model, state)
+    solara.v.Switch(label=t("compare", state.lang.value), v_model=state.compare.value, on_v_model=toggle,
+                    hide_details=True, dense=True, class_="govsim-compare")
 
 
 @solara.component
 def ChangesList(model: VizModel, state: ViewState):
-    use_tick(state)
+    state.tick.get()
+    lang = state.lang.value
     marks = model.change_marks()
     if not marks:
-        solara.Text("None yet. Move a lever: the change is applied from the next day and marked on the charts.",
-                    style="color: #555").key("none")
-    for day, label in marks:
-        solara.Text(f"from day {day + 1}: {label}", classes=["govsim-change"],
-                    style="font-size: 13px").key(f"change-{day}").meta(ref="change")
-
-
-@solara.component
-def TodayTable(model: VizModel, state: ViewState):
-    use_tick(state)
-    with model.lock:
-        now = model.summary()
-        then = model.twin.summary() if model.twin is not None else None
-    head = "<th></th><th style='text-align:right'>now</th>" + (
-        "<th style='text-align:right;padding-left:8px'>unchanged</th>" if then else "")
-    rows = []
-    for name in TODAY_METRICS:
-        m = METRIC_BY_NAME[name]
-        cells = f"<td style='text-align:right'>{fmt(now[name])}</td>"
-        if then:
-            cells += f"<td style='text-align:right;padding-left:8px;color:#666'>{fmt(then[name])}</td>"
-        rows.append(f"<tr><td title='{html.escape(m.unit)}' style='padding-right:8px'>{html.escape(m.label)}</td>"
-                    f"{cells}</tr>")
-    solara.HTML(tag="div", unsafe_innerHTML=f"<table style='font-size:12px'><tr>{head}</tr>{''.join(rows)}</table>",
-                classes=["govsim-today-table"]).meta(ref="today-table")
+        solara.Text(t("no_changes", lang), style="color: #555; font-size: 12px").key("none")
+    for k, (day, label) in enumerate(marks):
+        solara.Text(f"#{k + 1} {t('from_day', lang, d=day + 1)}: {label}", classes=["govsim-change"],
+                    style="font-size: 12px").key(f"change-{day}")
 
 
 def _short(path: str) -> str:
@@ -570,18 +311,24 @@ def _short(path: str) -> str:
 
 
 @solara.component
-def LeverPanel(model: VizModel, state: ViewState):
+def LeverSection(model: VizModel, state: ViewState):
+    """The levers, re-rendered only when a parameter changed (not at every day: dozens of widgets)."""
+    LeverPanel(model, state, state.n_changes.value, state.lang.value)
+
+
+@solara.component
+def LeverPanel(model: VizModel, state: ViewState, n_changes: int, lang: str):
     groups = solara.use_memo(lambda: lever_groups(model.base_scenario), [model])
-    state.params_version.get()   # re-render when a parameter changed
+    names = solara.use_memo(lambda: model.community_frame()["name"].tolist(), [model])
     scope = state.scope.value
     epoch = state.lever_epoch.value
-    community = None if scope == ALL_COMMUNITIES else int(scope.split()[-1])
-    if community is not None and community >= model.n_communities:
+    community = None if scope == ALL_COMMUNITIES else int(scope)
+    if community is not None and community >= len(names):
         community = None
 
     def current(lever: Lever):
         if community is not None and lever.local:
-            return lever.coerce(model.local[lever.path][community].item())
+            return lever.coerce(model.levers.local[lever.path][community].item())
         return get_path(model.params, lever.path)
 
     def change(lever: Lever, raw):
@@ -602,11 +349,12 @@ def LeverPanel(model: VizModel, state: ViewState):
             state.lever_epoch.set(state.lever_epoch.value + 1)
             return
         state.lever_error.set(None)
-        redraw(state)
+        redraw(state, model)
 
-    choices = [ALL_COMMUNITIES] + [f"community {k}" for k in range(model.n_communities)]
-    solara.Select("apply to", values=choices, value=scope if community is not None else ALL_COMMUNITIES,
-                  on_value=state.scope.set, dense=True)
+    items = [{"text": t("all_communities", lang), "value": ALL_COMMUNITIES}] + [
+        {"text": f"{t('community', lang)} {k} · {name}", "value": str(k)} for k, name in enumerate(names)]
+    solara.v.Select(label=t("apply_to", lang), items=items, v_model=scope if community is not None else ALL_COMMUNITIES,
+                    on_v_model=state.scope.set, dense=True, hide_details=True, class_="govsim-scope")
     if community is not None:
         solara.Text("Only grid staffing, patrol, training, elder-friendly service, app-first and "
                     "whistle-and-report can differ between communities.",
@@ -615,12 +363,30 @@ def LeverPanel(model: VizModel, state: ViewState):
         solara.Error(state.lever_error.value).key("lever-error")
     # Keys: the list above the groups changes with the scope; without them reacton would match controls
     # by position and hand one lever's widget to another.
+    def controls(items):
+        for lever in items:
+            disabled = community is not None and not lever.local
+            LeverControl(lever, current(lever), disabled, change).key(f"lever:{lever.path}:{epoch}")
+
     for k, (group, items) in enumerate(groups.items()):
-        title = f"{group} · {items[0].group_zh}" if items and items[0].group_zh else group
-        with solara.Details(title, expand=(k == 0)).key(f"group:{group}"):
-            for lever in items:
-                disabled = community is not None and not lever.local
-                LeverControl(lever, current(lever), disabled, change).key(f"lever:{lever.path}:{epoch}")
+        # the group's title in the page's language (the Chinese one is declared beside the parameters)
+        title = items[0].group_zh if lang == "zh" and items and items[0].group_zh else group
+        LeverGroup(title, lambda items=items: controls(items), open_first=(k == 0)).key(f"group:{group}")
+
+
+@solara.component
+def LeverGroup(title: str, build, open_first: bool = False):
+    """A group of levers that can be folded; a folded group's controls are not built at all (every
+    widget on the page is walked at every redraw while playing)."""
+    is_open = solara.use_reactive(open_first)
+    with solara.Column(gap="0px", classes=["govsim-lever-group"]):
+        solara.Button(("▾ " if is_open.value else "▸ ") + title, text=True, small=True,
+                      on_click=lambda: is_open.set(not is_open.value),
+                      style="justify-content: flex-start; text-transform: none; font-weight: 500; padding: 0 4px",
+                      classes=["govsim-lever-group-title"])
+        if is_open.value:
+            with solara.Column(gap="4px", style="padding: 0 4px 8px 8px"):
+                build()
 
 
 def css_class(path: str) -> str:

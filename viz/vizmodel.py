@@ -1,37 +1,33 @@
 """The model as the page drives it.
 
 ``VizModel`` is a thin subclass of :class:`sim.model.GovernanceModel` whose constructor takes
-keyword-only primitives (a scenario file, a seed, a community size), so SolaraViz's Reset,
-``type(model)(**params)``, rebuilds it. It adds what an interactive run needs and a batch run does not:
+keyword-only primitives (a scenario file, a seed, a district size), so the page's Reset rebuilds it
+from what the researcher typed. It adds what an interactive run needs and a batch run does not:
 
-- lever changes made between days (``change``), serialised with stepping by a lock, since SolaraViz
+- lever changes made between days (``change``), serialised with stepping by a lock, since the page
   plays the model in a worker thread while the browser's events arrive on another;
-- a hook the page sets (``before_step``) so that playing never runs ahead of what the page can draw;
 - a counterfactual twin: the unchanged scenario with the same seed, stepped in lockstep, so that with
   the model's common random numbers a difference between the two is the effect of the changes;
-- a notice instead of an exception when a Reset is asked for with a bad seed or scenario (SolaraViz's
-  Reset button has nowhere to show an exception).
+- a notice instead of an exception when a Reset is asked for with a bad seed or scenario.
+
+It reads the model through its public names only (``daily_frame``, ``grid_frame``,
+``community_frame``, ``summary``, ``changes_log``, the Mesa agents' ``state()``).
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
-from sim.cases import Status
 from sim.model import GovernanceModel
 from sim.scenario import SCENARIO_DIR, Scenario, ScenarioError, check_path, load_scenario, shipped_scenarios
 
 DEFAULT_SCENARIO = "baseline.yaml"
 AS_IN_FILE = "as in the scenario"
-# Choices of the community-size picker (residents per grid); all within the schema's bounds, which
-# load_scenario checks again. Small sizes give the network view, large ones the grid map.
-SIZE_CHOICES = (AS_IN_FILE, "50", "150", "250", "500", "1000", "2000", "5000")
-NETWORK_MAX_RESIDENTS = 2_000   # above this the page draws the grid map, never the network
+# Choices of the district-size picker (residents in all); see `sized`.
+SIZE_CHOICES = (AS_IN_FILE, "2000", "8000", "20000", "40000", "100000")
 
 
 def scenario_label(path: str | Path) -> str:
@@ -52,15 +48,37 @@ def scenario_choices(current: str | Path | None = None) -> list[str]:
     return names
 
 
-def load_for_view(scenario_file: str | Path, residents_per_grid: str | int | None = None) -> Scenario:
-    """Load a scenario (name of a shipped file or a path), optionally resized. Raises ScenarioError."""
-    overrides = {}
-    if residents_per_grid not in (None, "", AS_IN_FILE):
-        try:
-            overrides["population.residents_per_grid"] = int(residents_per_grid)
-        except (TypeError, ValueError):
-            raise ScenarioError(f"residents per grid must be a whole number, got {residents_per_grid!r}") from None
-    return load_scenario(scenario_file, overrides)
+def load_for_view(scenario_file: str | Path, residents: str | int | None = None) -> Scenario:
+    """Load a scenario (name of a shipped file or a path), optionally resized to about `residents`
+    residents in all. Raises ScenarioError."""
+    scenario = load_scenario(scenario_file)
+    if residents in (None, "", AS_IN_FILE):
+        return scenario
+    try:
+        total = int(str(residents).replace(",", ""))
+    except (TypeError, ValueError):
+        raise ScenarioError(f"residents must be a whole number, got {residents!r}") from None
+    return load_scenario(scenario_file, sized(scenario, total))
+
+
+def sized(scenario: Scenario, total: int) -> dict:
+    """Overrides that give about `total` residents: a larger district has more communities (so more
+    grids on the map), each grid keeping the scenario's residents per grid; a smaller one keeps its
+    communities and has fewer residents per grid. A scenario that lists its communities keeps them."""
+    pop = scenario.population
+    per_grid = pop.residents_per_grid
+    communities = pop.communities_per_subdistrict
+    if not pop.communities:
+        upper = check_path("population.communities_per_subdistrict").upper
+        wanted = round(total / (per_grid * pop.grids_per_community * pop.subdistricts))
+        communities = int(min(upper, max(communities, wanted)))
+    grids = pop.subdistricts * communities * pop.grids_per_community
+    info = check_path("population.residents_per_grid")
+    per_grid = int(min(info.upper, max(info.lower, round(total / grids))))
+    out = {"population.residents_per_grid": per_grid}
+    if communities != pop.communities_per_subdistrict:
+        out["population.communities_per_subdistrict"] = communities
+    return out
 
 
 def parse_seed(seed, scenario: Scenario) -> int:
@@ -83,14 +101,14 @@ class VizModel(GovernanceModel):
     Args:
         scenario_file: a shipped scenario's file name or a path to a scenario file.
         seed: root seed; blank or None means the scenario's ``run.seed``.
-        residents_per_grid: "as in the scenario" or a number of residents per grid.
+        residents: "as in the scenario" or about how many residents in all (see :func:`sized`).
     """
 
     def __init__(self, *, scenario_file: str = DEFAULT_SCENARIO, seed: int | str | None = None,
-                 residents_per_grid: str | int = AS_IN_FILE):
+                 residents: str | int = AS_IN_FILE):
         notices = []
         try:
-            scenario = load_for_view(scenario_file, residents_per_grid)
+            scenario = load_for_view(scenario_file, residents)
         except ScenarioError as e:
             # Reset with a bad choice: keep the page alive on the default and say why.
             notices.append(f"{e}\n(showing {DEFAULT_SCENARIO} instead)")
@@ -106,55 +124,11 @@ class VizModel(GovernanceModel):
         self.notices: list[str] = notices
         self.lock = threading.RLock()
         self.twin: GovernanceModel | None = None
-        # Set by the page: waits until the previous day is drawn before the next one is computed.
-        self.before_step: Callable[[], None] | None = None
-
-    # ----------------------------------------------------------------------------------------------
-    # The page reads the one run of this model through these names.
-    @property
-    def n_grids(self) -> int:
-        return self.layout.n_grids
-
-    @property
-    def n_communities(self) -> int:
-        return self.layout.n_communities
-
-    @property
-    def grid_of(self) -> np.ndarray:
-        return self.residents.grid
-
-    @property
-    def old(self) -> np.ndarray:
-        return self.residents.old
-
-    @property
-    def satisfaction(self) -> np.ndarray:
-        return self.residents.satisfaction
-
-    @property
-    def trust(self) -> np.ndarray:
-        return self.residents.trust
-
-    @property
-    def adjacency(self):
-        return self.residents.adjacency
-
-    @property
-    def dept_names(self) -> list[str]:
-        return self.departments.names
-
-    @property
-    def local(self) -> dict[str, np.ndarray]:
-        return self.levers.local
-
-    @property
-    def network_view_possible(self) -> bool:
-        return self.n_residents <= NETWORK_MAX_RESIDENTS
+        kinds = scenario.population.community_kinds
+        self.kind_descriptions = {name: kind.description for name, kind in kinds.items()}
 
     def step(self):
         """One day of the model, and of the counterfactual twin when one is running."""
-        if self.before_step is not None:
-            self.before_step()
         with self.lock:
             super().step()
             if self.twin is not None:
@@ -173,16 +147,43 @@ class VizModel(GovernanceModel):
                 return
             if self.twin is None:
                 twin = GovernanceModel(self.base_scenario, seed=self.seed)
-                for _ in range(self.day):
-                    twin.step()
+                twin.run_for(self.day)
                 self.twin = twin
 
     # ----------------------------------------------------------------------------------------------
     # Reading the state for the page (under the lock, so a drawing never sees half a day)
+    def _state_key(self) -> tuple:
+        """What the readings below depend on: the day, the changes made, the twin."""
+        return (self.day, len(self.changes_log), id(self.twin))
+
+    def _cached(self, name: str, read):
+        """A reading of the state, computed once per state (several components draw from one)."""
+        with self.lock:
+            key = (name, self._state_key())
+            cache = self.__dict__.setdefault("_readings", {})
+            if key not in cache:
+                if len(cache) > 16:
+                    cache.clear()
+                cache[key] = read()
+            return cache[key]
+
     def frames(self) -> tuple[pd.DataFrame, pd.DataFrame | None]:
         """The daily series of this run and of the twin (None without one)."""
-        with self.lock:
-            return self.daily_frame(), (self.twin.daily_frame() if self.twin is not None else None)
+        return self._cached("frames", lambda: (
+            self.daily_frame(), self.twin.daily_frame() if self.twin is not None else None))
+
+    def summaries_now(self) -> tuple[dict, dict | None]:
+        """The 4E indicators so far, of this run and of the twin (None without one)."""
+        return self._cached("summaries", lambda: (
+            self.summary(), self.twin.summary() if self.twin is not None else None))
+
+    def district(self) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """Per-grid and per-community figures (the communities with their kind's description)."""
+        def read():
+            grids, comms = self.grid_frame(), self.community_frame()
+            comms["kind_description"] = [self.kind_descriptions.get(k, "") for k in comms["kind"]]
+            return grids, comms
+        return self._cached("district", read)
 
     def change_marks(self) -> list[tuple[int, str]]:
         """Changes grouped by day, latest value per parameter: (day, label) for chart markers."""
@@ -202,30 +203,9 @@ class VizModel(GovernanceModel):
                 labels[part.split("=")[0] + where] = part + where
         return [(day, "; ".join(labels.values())) for day, labels in sorted(by_day.items())]
 
-    def grid_values(self, kind: str) -> np.ndarray:
-        """Per grid: 'backlog' (open cases at the centre or a department), 'satisfaction' or 'trust'."""
-        with self.lock:
-            if kind == "backlog":
-                st = self.cases.status
-                res = self.cases.res
-                open_ = (st >= Status.FILED) & (st < Status.RESOLVED)
-                return np.bincount(self.grid_of[res[open_]], minlength=self.n_grids).astype(float)
-            values = {"satisfaction": self.satisfaction, "trust": self.trust}[kind]
-            return np.bincount(self.grid_of, weights=values, minlength=self.n_grids) / \
-                np.bincount(self.grid_of, minlength=self.n_grids)
-
-    def open_case_residents(self) -> tuple[np.ndarray, np.ndarray]:
-        """Residents with an open case (reported or found) and with a problem still unreported."""
-        with self.lock:
-            st = self.cases.status
-            res = self.cases.res
-            filed = np.unique(res[(st >= Status.FILED) & (st < Status.RESOLVED)])
-            silent = np.unique(res[st <= Status.PENDING])
-            return filed, silent
-
     def grid_info(self, grid: int) -> dict:
         with self.lock:
-            return next(a for a in self.grid_workers if a.grid == int(grid)).state()
+            return self.grid_workers[int(grid)].state()
 
     def resident_info(self, i: int) -> dict:
         with self.lock:

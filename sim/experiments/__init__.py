@@ -6,10 +6,12 @@ Four things in four places (after the EMA Workbench):
 * how points are chosen — :mod:`.designs` (full factorial and SALib samplers);
 * how runs are executed — :mod:`.evaluators` (in-process, process pool, Dask, one Executor interface)
   driven by :mod:`.sweep`, which saves results as they arrive (:mod:`.store`);
-* analysis — :mod:`.analysis`, which only reads a saved sweep directory.
+* analysis — :mod:`.analysis` (sensitivity), :mod:`.robust` (regret, satisficing) and :mod:`.discover`
+  (PRIM, CART), which only read a saved sweep directory; :mod:`.search` runs its own candidates
+  (Optuna NSGA-II over a cross experiment's levers, at equal budget).
 
 The models a sweep can run are in :mod:`.models`; the command line is :mod:`.cli`
-(``govsim sweep`` / ``govsim sensitivity``, or ``python -m sim.experiments``).
+(``govsim sweep`` / ``sensitivity`` / ``robust`` / ``discover`` / ``search``, or ``python -m sim.experiments``).
 """
 
 from .errors import ExperimentError

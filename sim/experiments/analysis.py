@@ -97,6 +97,9 @@ def analyse(sweep_dir: str | Path, *, outcomes: list[str] | None = None, conf_le
     if not sd.exists():
         raise ExperimentError(f"'{sweep_dir}' is not a sweep directory (run `govsim sweep` first)")
     exp = sd.load_experiment()
+    if exp.crossed:
+        raise ExperimentError(f"'{sweep_dir}' holds a cross design (levers × uncertainties): analyse it with "
+                              "`govsim robust` (regret, satisficing) and `govsim discover` (when a policy fails)")
     design = sd.read_design()
     runs = load_results(sd.path)
     outcomes = list(outcomes or exp.outcomes)

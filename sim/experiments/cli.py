@@ -92,16 +92,23 @@ def sweep(
     analyse: bool = typer.Option(False, "--analyse", help="Run the sensitivity analysis when the sweep is complete."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Validate the experiment and print its plan; run nothing."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
+    from_state: Optional[Path] = typer.Option(None, "--from-state", help="Branch every run from this saved state "
+                                              "(govsim run --burn-in DAYS --save-state FILE); replication k continues "
+                                              "the state's run k. On a cluster, every worker must read the same path."),
 ) -> None:
     """Run an experiment's design (results saved as they arrive; re-running resumes)."""
     _clean_errors(_sweep)(file, workers, cluster, out, resume, fresh, retry_failed, chunk_size, analyse, dry_run,
-                          progress)
+                          progress, from_state)
 
 
-def _sweep(file, workers, cluster, out, resume, fresh, retry_failed, chunk_size, analyse, dry_run, progress):
+def _sweep(file, workers, cluster, out, resume, fresh, retry_failed, chunk_size, analyse, dry_run, progress,
+           from_state=None):
     if resume and fresh:
         _fail("--resume and --fresh contradict each other")
     exp = _experiment(file, out, resume)
+    if from_state is not None:
+        from .spec import with_state
+        exp = with_state(exp, from_state)
     if dry_run:
         typer.echo("\n".join(exp.plan_lines()))
         return
@@ -142,7 +149,116 @@ def _sensitivity(target, analyse_dir, out, workers, cluster, outcome, conf_level
     _print_analysis(sweep_dir, outcome, conf_level, resamples, figures)
 
 
+def robust(
+    sweep_dir: Path = typer.Argument(..., help="Directory of a cross sweep (levers × uncertainties)."),
+    outcome: Optional[List[str]] = typer.Option(None, "--outcome", help="Only this outcome (repeatable; default: all)."),
+    satisfice: Optional[List[str]] = typer.Option(None, "--satisfice", metavar="OUTCOME<=VALUE",
+                                                  help="A requirement every future should meet, e.g. "
+                                                       "gap_days_60plus<=2 (repeatable)."),
+    top: int = typer.Option(10, "--top", min=1, help="Policies to print."),
+    figures: bool = typer.Option(True, "--figures/--no-figures", help="Write robust/regret.png."),
+) -> None:
+    """Rank the policies of a cross sweep by regret (minimax) and satisficing across its futures."""
+    _clean_errors(_robust)(sweep_dir, outcome, satisfice, top, figures)
+
+
+def _robust(sweep_dir, outcome, satisfice, top, figures):
+    from .robust import analyse_robustness
+    r = analyse_robustness(sweep_dir, outcome, satisfice, figures=figures)
+    typer.echo(f"{len(r.policies)} policies × {r.n_futures} futures; regret = shortfall from the best policy in "
+               "the same future (same random draws)")
+    if r.requirements:
+        typer.echo("satisficing: share of futures meeting " + " and ".join(map(str, r.requirements)))
+    typer.echo("rank  " + ("satisficing  " if r.requirements else "") + "mean regret rank  policy")
+    for k, (pid, row) in enumerate(r.ranking.head(top).iterrows(), 1):
+        sat = f"{row['satisficing']:>11.0%}  " if r.requirements else ""
+        typer.echo(f"{k:>4}  {sat}{row['mean_rank']:>16.1f}  [{pid}] {row['label']}")
+    typer.echo(f"largest regret per outcome: {Path(sweep_dir) / 'robust' / 'regret.csv'}; "
+               f"wrote {', '.join(p.name for p in r.files)}")
+
+
+def discover(
+    sweep_dir: Path = typer.Argument(..., help="Directory of a cross sweep (levers × uncertainties)."),
+    outcome: str = typer.Option(..., "--outcome", help="The outcome that defines failure."),
+    above: Optional[float] = typer.Option(None, "--above", help="Failure: the outcome is above this value."),
+    below: Optional[float] = typer.Option(None, "--below", help="Failure: the outcome is below this value."),
+    policy: Optional[int] = typer.Option(None, "--policy", help="Only this policy (its number in `govsim robust`); "
+                                                                "default: every policy, levers join the explanations."),
+    min_coverage: float = typer.Option(0.6, "--min-coverage", help="Choose the densest PRIM box that still covers "
+                                                                   "this share of the failures."),
+    lang: str = typer.Option("en", "--lang", help="Language of the sentence: en or zh."),
+    figures: bool = typer.Option(True, "--figures/--no-figures", help="Write the coverage–density figure."),
+) -> None:
+    """Scenario discovery: the conditions under which a policy fails (PRIM and CART)."""
+    _clean_errors(_discover)(sweep_dir, outcome, above, below, policy, min_coverage, lang, figures)
+
+
+def _discover(sweep_dir, outcome, above, below, policy, min_coverage, lang, figures):
+    from .discover import discover as run_discovery
+    if lang not in ("en", "zh"):
+        _fail(f"--lang: '{lang}' is not a language of govsim (allowed: en, zh)")
+    d = run_discovery(sweep_dir, outcome, above=above, below=below, policy=policy, min_coverage=min_coverage,
+                      figures=figures)
+    typer.echo(f"{d.policy}: {d.n_failures} of {d.n_runs} runs fail ({d.rule})")
+    typer.echo("PRIM: " + d.sentences[lang])
+    if len(d.trajectory):
+        typer.echo("coverage–density trade-off (PRIM peeling trajectory, every 3rd box):")
+        for i, row in d.trajectory.iloc[::3].iterrows():
+            mark = "  <- chosen" if d.box is not None and i == d.box.index else ""
+            typer.echo(f"  box {i:>3}: coverage {row['coverage']:.0%}, density {row['density']:.0%}, "
+                       f"restricts {int(row['res_dim'])}{mark}")
+    for k, rule in enumerate(d.cart_rules[:3], 1):
+        conds = " and ".join(f"{c} {op} {v:.3g}" for c, op, v in rule["conditions"]) or "(all runs)"
+        typer.echo(f"CART leaf {k}: {conds}: coverage {rule['coverage']:.0%}, density {rule['density']:.0%}")
+    typer.echo(f"wrote {', '.join(p.name for p in d.files)} to {Path(sweep_dir) / 'discover'}")
+
+
+def search_cmd(
+    file: Path = typer.Argument(..., help="A cross experiment file: its levers are searched, its uncertainties give "
+                                          "the futures."),
+    objective: Optional[List[str]] = typer.Option(None, "--objective", help="An outcome to optimise (repeatable; "
+                                                                            "default: median_days, satisfaction_all, "
+                                                                            "gap_days_60plus)."),
+    budget: float = typer.Option(5.0, "--budget", help="Feasible: mean total cost within ± this % of the status quo's."),
+    trials: int = typer.Option(40, "--trials", help="Policies to evaluate (each in every future)."),
+    futures_n: int = typer.Option(4, "--futures", help="How many of the experiment's futures each policy is run in."),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Output directory (default: out/search/NAME)."),
+    force: bool = typer.Option(False, "--force", help="Replace a previous search in --out."),
+) -> None:
+    """Search the levers for the Pareto set of 4E outcomes at equal budget (Optuna NSGA-II)."""
+    _clean_errors(_search)(file, objective, budget, trials, futures_n, out, force)
+
+
+def _search(file, objective, budget, trials, futures_n, out, force):
+    from .search import RESULT_MARK, search
+    from .spec import load_experiment
+    exp = load_experiment(file)
+    out = Path(out) if out else Path("out") / "search" / exp.name
+    if out.exists() and any(out.iterdir()):
+        if not (out / RESULT_MARK).is_file():
+            _fail(f"--out '{out}' exists and does not hold a govsim search; choose a new or empty directory")
+        if not force:
+            _fail(f"--out '{out}' already holds a search; use --force to replace it, or choose another directory")
+    typer.echo(f"searching {len(exp.levers)} levers: {trials} policies × {futures_n} futures × {exp.replications} "
+               "replications", err=True)
+    r = search(exp, out, objectives=objective, budget=budget, trials=trials, n_futures=futures_n)
+    sq = r.status_quo
+    typer.echo(f"status quo: total cost {sq['total_cost']:.3g} million yuan; feasible: within ±{budget:g}%")
+    typer.echo(f"{int(r.trials['feasible'].sum())} of {len(r.trials)} policies within budget; "
+               f"Pareto set: {len(r.pareto)}")
+    objs = [c for c in r.pareto.columns if c in (objective or []) or c in ("median_days", "satisfaction_all",
+                                                                          "gap_days_60plus")]
+    for _, row in r.pareto.iterrows():
+        levers = ", ".join(f"{p.rsplit('.', 1)[-1]}={row[p]}" for p in exp.levers)
+        vals = ", ".join(f"{o}={row[o]:.3g}" for o in objs)
+        typer.echo(f"  {levers}: {vals}, cost {row['cost_change_pct']:+.1f}%")
+    typer.echo(f"wrote {', '.join(p.name for p in r.files)} to {out}")
+
+
 def register(app: typer.Typer) -> None:
-    """Add the ``sweep`` and ``sensitivity`` commands to a typer app."""
+    """Add the experiment commands (sweep, sensitivity, robust, discover, search) to a typer app."""
     app.command("sweep")(sweep)
     app.command("sensitivity")(sensitivity)
+    app.command("robust")(robust)
+    app.command("discover")(discover)
+    app.command("search")(search_cmd)

@@ -14,6 +14,7 @@ sobol           base samples (power of two)  n(k+2), or n(2k+2) with second orde
 morris          trajectories                 n(k+1)                               Morris μ*, σ
 fast            samples per factor (> 4M²)   n·k                                  eFAST S1, ST
 rbd_fast        points                       n                                    RBD-FAST S1
+cross           futures                      policies × n (levers × uncertainties) robustness, discover
 =============== ============================ ==================================== ===================
 
 ``latin`` and ``rbd_fast`` draw the same Latin hypercube: ``latin`` is meant for exploring the outcome
@@ -34,11 +35,12 @@ import pandas as pd
 from .errors import ExperimentError, closest
 from .space import Factor
 
-METHODS = ("full_factorial", "latin", "sobol", "morris", "fast", "rbd_fast")
+METHODS = ("full_factorial", "latin", "sobol", "morris", "fast", "rbd_fast", "cross")
 ALIASES = {
     "factorial": "full_factorial", "grid": "full_factorial", "full-factorial": "full_factorial",
     "lhs": "latin", "latin_hypercube": "latin", "latin-hypercube": "latin",
     "saltelli": "sobol", "efast": "fast", "rbd-fast": "rbd_fast", "rbdfast": "rbd_fast",
+    "policies_x_futures": "cross", "levers_x_uncertainties": "cross", "crossed": "cross",
 }
 SAMPLED = ("latin", "sobol", "morris", "fast", "rbd_fast")
 DEFAULT_MORRIS_LEVELS = 4
@@ -164,6 +166,24 @@ def sample(method: str, n: int | None, factors: list[Factor], seed: int, **kw) -
         data = {f.path: f.from_unit(unit[:, i]) for i, f in enumerate(factors)}
         data.update({f"u:{f.path}": unit[:, i] for i, f in enumerate(factors)})
         table = pd.DataFrame(data)
+    table.insert(0, "point", np.arange(len(table), dtype=np.int64))
+    return table
+
+
+def cross(levers: list[Factor], uncertainties: list[Factor], n_futures: int, n_policies: int | None,
+          seed: int) -> pd.DataFrame:
+    """Every policy in every future: policies are the combinations of the levers' levels (or a Latin
+    hypercube of `n_policies`), futures a Latin hypercube of `n_futures` over the uncertainties. Row
+    ``point = policy × n_futures + future``; the unit coordinates of the futures are kept (``u:<path>``)."""
+    rng = np.random.SeedSequence(seed).generate_state(2)
+    if n_policies is None:
+        pol = sample("full_factorial", None, levers, int(rng[0])).drop(columns="point")
+    else:
+        pol = sample("latin", n_policies, levers, int(rng[0])).drop(columns="point")
+        pol = pol[[f.path for f in levers]]
+    fut = sample("latin", n_futures, uncertainties, int(rng[1])).drop(columns="point")
+    table = pol.loc[np.repeat(np.arange(len(pol)), len(fut))].reset_index(drop=True)
+    table = pd.concat([table, pd.concat([fut] * len(pol), ignore_index=True)], axis=1)
     table.insert(0, "point", np.arange(len(table), dtype=np.int64))
     return table
 

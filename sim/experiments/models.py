@@ -55,6 +55,7 @@ class GovsimRunner:
 
     base_data: dict
     settings: dict = field(default_factory=dict)
+    state: str | None = None   # a saved state every run branches from (sim.state)
 
     def scenario(self, values: dict):
         data = copy.deepcopy(self.base_data)
@@ -64,6 +65,8 @@ class GovsimRunner:
 
     def __call__(self, values: dict, seed: int) -> Mapping[str, float]:
         from sim.runner import run_one  # imported here: workers import it once, the planner never
+        if self.state:
+            return branched_summary(self.state, self.scenario(values), seed)
         return run_one(self.scenario(values), seed).summary
 
     def batch(self, values: dict, seeds: list[int]) -> list[Mapping[str, float]]:
@@ -71,7 +74,29 @@ class GovsimRunner:
         one by one)."""
         from sim.runner import batches, run_batch
         scenario = self.scenario(values)
+        if self.state:
+            return [branched_summary(self.state, scenario, s) for s in seeds]
         return [r.summary for part in batches(scenario, seeds) for r in run_batch(scenario, part)]
+
+
+_BRANCHED: dict = {}   # in each worker process: the last few points' summaries, per state run
+_BRANCHED_KEEP = 4
+
+
+def branched_summary(state: str, scenario, seed: int) -> Mapping[str, float]:
+    """The summary of the state's run with `seed`, branched with `scenario`. A state holds a batch of
+    runs, advanced together; the whole batch of a point is run once and kept, so the point's other
+    replications in the same worker cost nothing (and results do not depend on how runs are chunked)."""
+    import json
+
+    from sim.state import branch
+    key = (state, json.dumps(scenario.model_dump(mode="json"), sort_keys=True))
+    if key not in _BRANCHED:
+        model = branch(state, scenario).run()
+        _BRANCHED[key] = dict(zip(model.seeds, model.summaries()))
+        while len(_BRANCHED) > _BRANCHED_KEEP:
+            _BRANCHED.pop(next(iter(_BRANCHED)))
+    return _BRANCHED[key][seed]
 
 
 class GovsimModel:
@@ -141,8 +166,8 @@ class GovsimModel:
         if importlib.util.find_spec("sim.runner") is None:
             raise ExperimentError("the govsim model cannot run: sim.runner is not available in this installation")
 
-    def runner(self, base_data: dict | None, settings: dict, options: BaseModel) -> Runner:
-        return GovsimRunner(base_data or {}, dict(settings))
+    def runner(self, base_data: dict | None, settings: dict, options: BaseModel, state: str | None = None) -> Runner:
+        return GovsimRunner(base_data or {}, dict(settings), state)
 
 
 # --------------------------------------------------------------------------------------------------

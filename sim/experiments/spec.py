@@ -49,7 +49,7 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from sim.scenario import ScenarioError, read_yaml
+from sim.scenario import ScenarioError, build_scenario, read_yaml
 
 from . import designs
 from .errors import ExperimentError, did_you_mean
@@ -77,6 +77,8 @@ class DesignSpec(_Strict):
     second_order: bool = Field(False, description="Sobol': also estimate second-order indices")
     levels: int | None = Field(None, ge=2, description="Morris grid levels; factorial levels of bounded factors")
     M: int | None = Field(None, ge=1, description="FAST / RBD-FAST interference factor")
+    policies: int | None = Field(None, ge=2, description="cross: a Latin hypercube of this many policies over the "
+                                                          "levers (default: every combination of their levels)")
 
 
 class AnalysisSpec(_Strict):
@@ -91,7 +93,9 @@ class ExperimentFile(_Strict):
     base: str | None = None
     settings: dict[str, Any] = Field(default_factory=dict)
     model_options: dict[str, Any] = Field(default_factory=dict)
-    factors: Any
+    factors: Any = None
+    levers: Any = None
+    uncertainties: Any = None
     design: Any
     replications: int = Field(1, ge=1, le=10_000)
     seed: int | None = Field(None, ge=0, le=2**63 - 1)
@@ -99,6 +103,7 @@ class ExperimentFile(_Strict):
     outcomes: list[str] | None = None
     max_runs: int = Field(100_000, ge=1)
     chunk_size: int | None = Field(None, ge=1)
+    from_state: str | None = None
     analysis: AnalysisSpec = AnalysisSpec()
 
 
@@ -135,6 +140,21 @@ class Experiment:
     n_points: int
     source: str | None = None
     notes: tuple[str, ...] = field(default_factory=tuple)
+    from_state: dict | None = None   # every run branches from this saved state (sim.state.describe)
+    levers: tuple[str, ...] = ()          # cross designs: what the planner controls ...
+    uncertainties: tuple[str, ...] = ()   # ... and what they do not
+    n_policies: int | None = None         # cross designs: point = policy × n_futures + future
+    n_futures: int | None = None
+
+    @property
+    def crossed(self) -> bool:
+        return self.method == "cross"
+
+    def policy_of(self, point):
+        return point // self.n_futures
+
+    def future_of(self, point):
+        return point % self.n_futures
 
     @property
     def n_runs(self) -> int:
@@ -158,17 +178,27 @@ class Experiment:
         return stream_seed(self.seed, 2) or 1  # SALib treats seed 0 as "no seed"
 
     def run_seed(self, point: int, replication: int) -> int:
+        if self.from_state:   # replication k continues the state's run k, with its random streams
+            return int(self.from_state["seeds"][replication])
+        if self.crossed:  # every policy meets a future with the same draws: regret compares like with like
+            return stream_seed(self.seed, 1, int(self.future_of(point)), replication)
         if self.common_random_numbers:
             return stream_seed(self.seed, 1, replication)
         return stream_seed(self.seed, 1, point, replication)
 
     # -- the design and the runs
     def sample_design(self):
+        if self.crossed:
+            by = {f.path: f for f in self.factors}
+            return designs.cross([by[p] for p in self.levers], [by[p] for p in self.uncertainties], self.n,
+                                 self.n_policies if self.policies_sampled else None, self.design_seed)
         return designs.sample(self.method, self.n, list(self.factors), self.design_seed,
                               **self._design_kw())
 
+    policies_sampled: bool = False
+
     def _design_kw(self) -> dict:
-        if self.method == "full_factorial" or self.method == "latin":
+        if self.method in ("full_factorial", "latin", "cross"):
             return {}
         if self.method == "sobol":
             return {"second_order": self.second_order}
@@ -178,7 +208,10 @@ class Experiment:
 
     def runner(self):
         model = self.model_obj
-        return model.runner(self.base_data, self.settings, model.options(**self.model_options))
+        options = model.options(**self.model_options)
+        if self.from_state:
+            return model.runner(self.base_data, self.settings, options, state=self.from_state["file"])
+        return model.runner(self.base_data, self.settings, options)
 
     # -- identity and serialisation
     def design_dict(self) -> dict:
@@ -191,6 +224,8 @@ class Experiment:
             d["levels"] = self.num_levels
         if self.M is not None:
             d["M"] = self.M
+        if self.crossed and self.policies_sampled:
+            d["policies"] = self.n_policies
         return d
 
     def identity(self) -> dict:
@@ -203,6 +238,8 @@ class Experiment:
                          **({"default": _plain(f.default)} if f.dist == "triangular" else {})} for f in self.factors],
             "design": self.design_dict(), "replications": self.replications, "seed": self.seed,
             "common_random_numbers": self.common_random_numbers,
+            **({"from_state": self.from_state["sha256"]} if self.from_state else {}),
+            **({"levers": list(self.levers), "uncertainties": list(self.uncertainties)} if self.crossed else {}),
         }
 
     def fingerprint(self) -> str:
@@ -218,13 +255,19 @@ class Experiment:
             out["settings"] = dict(self.settings)
         if self.model_options:
             out["model_options"] = dict(self.model_options)
-        out["factors"] = {f.path: f.to_dict() for f in self.factors}
+        if self.crossed:
+            out["levers"] = {f.path: f.to_dict() for f in self.factors if f.path in self.levers}
+            out["uncertainties"] = {f.path: f.to_dict() for f in self.factors if f.path in self.uncertainties}
+        else:
+            out["factors"] = {f.path: f.to_dict() for f in self.factors}
         out["design"] = self.design_dict()
         out.update(replications=self.replications, seed=self.seed,
                    common_random_numbers=self.common_random_numbers, outcomes=list(self.outcomes),
                    max_runs=self.max_runs)
         if self.chunk_size is not None:
             out["chunk_size"] = self.chunk_size
+        if self.from_state:
+            out["from_state"] = self.from_state["file"]
         out["analysis"] = {"conf_level": self.conf_level, "resamples": self.resamples}
         return out
 
@@ -232,8 +275,17 @@ class Experiment:
         lines = [f"experiment {self.name}: {self.method} design, {len(self.factors)} factors, "
                  f"{self.n_points:,} points × {self.replications} replications = {self.n_runs:,} runs "
                  f"(model {self.model}, seed {self.seed})"]
-        lines += [f"  {f.path}: {f.describe()}" for f in self.factors]
+        if self.crossed:
+            lines[0] = (f"experiment {self.name}: {self.n_policies:,} policies × {self.n_futures:,} futures = "
+                        f"{self.n_points:,} points × {self.replications} replications = {self.n_runs:,} runs "
+                        f"(model {self.model}, seed {self.seed})")
+        role = {p: "lever" for p in self.levers} | {p: "uncertainty" for p in self.uncertainties}
+        lines += [f"  {f.path}: {f.describe()}" + (f"  [{role[f.path]}]" if f.path in role else "")
+                  for f in self.factors]
         lines.append(f"  outcomes: {', '.join(self.outcomes)}")
+        if self.from_state:
+            lines.append(f"  from the state {self.from_state['file']} (day {self.from_state['day']}): every run "
+                         "branches from it; replication k continues the state's run k")
         lines += [f"  note: {n}" for n in self.notes]
         return lines
 
@@ -266,8 +318,9 @@ def _parse(data: dict, relative_to: Path | None, default_name: str) -> Experimen
     for key in data:
         if key not in allowed:
             raise ExperimentError(f"unknown key '{key}'{did_you_mean(key, allowed)} (allowed: {', '.join(allowed)})")
-    if "factors" not in data:
-        raise ExperimentError("`factors` is required (dotted parameter paths, or `all_numeric`)")
+    if "factors" not in data and not ("levers" in data or "uncertainties" in data):
+        raise ExperimentError("`factors` is required (dotted parameter paths, or `all_numeric`), or `levers` and "
+                              "`uncertainties` for a cross design")
     if "design" not in data:
         raise ExperimentError(f"`design` is required (one of: {', '.join(designs.METHODS)})")
     try:
@@ -298,7 +351,28 @@ def _parse(data: dict, relative_to: Path | None, default_name: str) -> Experimen
         raise ExperimentError(_format_validation(e, "model_options", model.options)) from None
 
     notes: list[str] = []
-    factors = _resolve_factors(spec.factors, model, ctx, method, design, notes)
+    crossed = method == "cross"
+    if crossed:
+        if spec.factors is not None:
+            raise ExperimentError("a cross design takes `levers` (what the planner controls) and `uncertainties` "
+                                  "(what they do not), not `factors`")
+        if not spec.levers or not spec.uncertainties:
+            raise ExperimentError("a cross design needs both `levers` and `uncertainties` (mappings of parameter paths)")
+        if design.n is None:
+            raise ExperimentError("design.n is required for a cross design (the number of futures sampled from the "
+                                  "uncertainties, e.g. 32)")
+        levers = _resolve_factors(spec.levers, model, ctx, "latin" if design.policies else "full_factorial",
+                                  design, notes)
+        uncertain = _resolve_factors(spec.uncertainties, model, ctx, "latin", design, notes)
+        both = {f.path for f in levers} & {f.path for f in uncertain}
+        if both:
+            raise ExperimentError(f"'{sorted(both)[0]}' is both a lever and an uncertainty; keep one")
+        factors = [*levers, *uncertain]
+    else:
+        if spec.levers is not None or spec.uncertainties is not None:
+            raise ExperimentError(f"`levers` and `uncertainties` belong to a cross design (design: {{method: cross, "
+                                  f"n: FUTURES}}), not to a {method} design; use `factors`")
+        factors = _resolve_factors(spec.factors, model, ctx, method, design, notes)
     timeline_paths = {p: c.get("day") for c in (base_data or {}).get("timeline", []) for p in c.get("set", {})}
     for f in factors:
         if f.path in spec.settings:
@@ -307,8 +381,15 @@ def _parse(data: dict, relative_to: Path | None, default_name: str) -> Experimen
             notes.append(f"{f.path} is also changed by the base scenario's timeline (day {timeline_paths[f.path]}), "
                          "which overrides the factor's value from then on")
 
-    n_points = designs.check(method, design.n, factors, num_levels=design.levels if method == "morris" else None,
-                             M=design.M, second_order=design.second_order)
+    if crossed:
+        n_policies = design.policies or math.prod(len(f.levels) for f in levers)
+        n_futures = design.n
+        n_points = n_policies * n_futures
+    else:
+        if design.policies is not None:
+            raise ExperimentError("design.policies applies to cross designs only")
+        n_points = designs.check(method, design.n, factors, num_levels=design.levels if method == "morris" else None,
+                                 M=design.M, second_order=design.second_order)
     runs = n_points * spec.replications
     if runs > spec.max_runs:
         raise ExperimentError(
@@ -323,7 +404,7 @@ def _parse(data: dict, relative_to: Path | None, default_name: str) -> Experimen
             raise ExperimentError(f"outcomes: unknown outcome '{o}'{did_you_mean(o, model.outcomes)} "
                                   f"(outcomes of model {model.name}: {', '.join(model.outcomes)})")
     seed = spec.seed if spec.seed is not None else model.default_seed(ctx)
-    return Experiment(
+    exp = Experiment(
         name=spec.name or default_name, description=spec.description, model=model.name, base=base_ref,
         base_data=base_data, settings=dict(spec.settings),
         model_options=options.model_dump(exclude_defaults=True), factors=tuple(factors), method=method,
@@ -333,7 +414,43 @@ def _parse(data: dict, relative_to: Path | None, default_name: str) -> Experimen
         replications=spec.replications, seed=int(seed), common_random_numbers=spec.common_random_numbers,
         outcomes=outcomes, max_runs=spec.max_runs, chunk_size=spec.chunk_size,
         conf_level=spec.analysis.conf_level, resamples=spec.analysis.resamples, n_points=n_points,
-        notes=tuple(notes))
+        notes=tuple(notes),
+        **({"levers": tuple(f.path for f in levers), "uncertainties": tuple(f.path for f in uncertain),
+            "n_policies": n_policies, "n_futures": n_futures, "policies_sampled": design.policies is not None}
+           if crossed else {}))
+    if spec.from_state:
+        path = Path(spec.from_state)
+        if not path.is_absolute() and relative_to is not None and (relative_to / path).is_file():
+            path = relative_to / path
+        exp = with_state(exp, path)
+    return exp
+
+
+def with_state(exp: Experiment, path: str | Path) -> Experiment:
+    """The experiment with every run branching from the saved state at `path` (checked: a govsim
+    state of this version, enough runs for the replications, the world of the base scenario)."""
+    import dataclasses
+
+    from sim.state import StateError, describe, world_differences
+    if exp.model != "govsim":
+        raise ExperimentError(f"from_state: only the govsim model starts from a saved state (this is {exp.model})")
+    try:
+        info = describe(path)
+        diffs = world_differences(build_scenario(_state_base(path)), exp.model_obj.context(exp.base_data, exp.settings))
+    except StateError as e:
+        raise ExperimentError(f"from_state: {e}") from None
+    if diffs:
+        raise ExperimentError(f"from_state: the base scenario builds another world than the state '{path}' holds: "
+                              + "; ".join(diffs[:4]))
+    if exp.replications > len(info["seeds"]):
+        raise ExperimentError(f"from_state: {exp.replications} replications, but the state '{path}' holds "
+                              f"{len(info['seeds'])} runs (replication k continues the state's run k)")
+    return dataclasses.replace(exp, from_state=info)
+
+
+def _state_base(path) -> dict:
+    from sim.state import read_header
+    return read_header(path)["base_scenario"]
 
 
 def _format_validation(err: ValidationError, prefix: str = "", model: type[BaseModel] | None = None) -> str:

@@ -39,7 +39,8 @@ class Arising(Mechanism):
     def rate(self, t: int) -> np.ndarray:
         """Expected new causes today, per community and category, shocks included."""
         shocks = self.model.base_scenario.shocks
-        active = tuple(i for i, s in enumerate(shocks) if s.start <= t <= s.end)
+        d = t - self.model.start_day   # shock days count from the first day of the books (as the timeline's)
+        active = tuple(i for i, s in enumerate(shocks) if s.start <= d <= s.end)
         if active not in self._rate:
             mult = np.ones(self.base_rate.shape)
             names = self.model.categories.names

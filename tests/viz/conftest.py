@@ -183,6 +183,9 @@ def solara_server(tmp_path_factory):
                 "MPLBACKEND": "Agg",
             }
         )
+        # the checkout under test, not whatever `viz` an editable install elsewhere points to
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (str(Path(__file__).resolve().parents[2]),
+                                                        env.get("PYTHONPATH", "")) if p)
         env.update(extra_env or {})
         logdir = tmp_path_factory.mktemp("solara-server")
         last_error = ""
