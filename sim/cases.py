@@ -22,6 +22,7 @@ class Status(IntEnum):
     QUEUED = 3        # waiting at (or on the way to) department team `dept` from `avail_time`
     MERGED = 4        # a duplicate attached to an open case of the same cause (platform merging)
     SERVING = 5       # a case handler of team `dept` works on it until `done_time`
+    WITH_ACTOR = 6    # handed to a non-government actor (`actor`), which finishes with it at `done_time`
     RESOLVED = 10     # settled: on the spot, by a department, or because its common cause was fixed
     UNRESOLVED = 11   # closed by a department without a real fix (detail lost, wrong handling)
     ESCALATED = 12    # grew into a dispute or incident
@@ -146,6 +147,8 @@ class Cases(Columns):
         "flagged": (np.bool_, False),          # flagged by the risk model and visited
         "closed_at": (np.float64, np.inf),     # when it finished
         "judgement": (np.float64, np.nan),     # its resident's satisfaction with how it was handled (0–1)
+        "actor": (np.int8, -1),                # the non-government actor handling it, -1: none
+        "reopens": (np.int16, 0),              # times it was closed and re-opened (repeat call, audit)
     }
 
 

@@ -41,6 +41,15 @@ EVENTS: dict[str, str] = {
     "whistles": "a department was whistled to turn up for a case (吹哨报到)",
     "duplicate_work": "a department handled a case whose cause had already been fixed",
     "leaks": "a data leak became known",
+    "repeat_calls": "a resident whose problem was closed without a fix reported it again (a re-opened case)",
+    "audit_reopened": "an audit found a gamed closure and the case was re-opened",
+    "audits": "a closure was audited (a return visit)",
+    "gamed": "a closure without a real fix was gamed (reported resolved, withdrawal persuaded or reclassified)",
+    "gaming_found": "a gamed closure was found out (audit, or a repeat call linked to it)",
+    "gamed_callbacks": "a satisfaction callback was leading or selective",
+    "actor_cases": "the centre handed a case to a non-government actor",
+    "volunteer_reports": "a volunteer reported an unreported problem of a resident aged 60+ for them",
+    "participation_reports": "a neighbour reported a resident's unreported problem on their behalf",
 }
 EVENT_INDEX = {name: k for k, name in enumerate(EVENTS)}
 
@@ -113,6 +122,14 @@ class Ledger:
         self.overtime_hours = np.zeros(n_teams * R)
         self.cost_parts: dict[str, np.ndarray] = {}
         self.cost = np.zeros(R)
+        # assessed closures (考核), one per closure of a known case, re-opened ones included:
+        # [run, (closures, truly resolved, in the reported pool, reported resolved)]
+        self.closures = np.zeros((R, 4))
+        # satisfaction callbacks: [run, (callbacks, sum of true judgements, sum of reported scores)]
+        self.callbacks = np.zeros((R, 3))
+        # finished problems by the channel they reached the centre through (Channel code; NONE last):
+        # [run, channel, (finished, resolved, days from need of the resolved, judgements)]
+        self.by_channel = np.zeros((R, 7, 4))
         # an observer (sim.caselog.CaseLog) keeping one row per known case, when attached; not state
         # (the underscore keeps it out of saved states)
         self._case_log = None
@@ -172,6 +189,20 @@ class Ledger:
             self.cost_parts[k] = self.cost_parts.get(k, 0.0) + v
         self.cost = self.cost + sum(parts.values())
 
+    # --- assessment --------------------------------------------------------------------------------
+    def book_closures(self, run: np.ndarray, resolved: np.ndarray, in_pool: np.ndarray, reported_resolved: np.ndarray,
+                      callback: np.ndarray, true_score: np.ndarray, reported_score: np.ndarray) -> None:
+        """Book closures of known cases as the assessment sees them (`in_pool`, `reported_resolved`,
+        `reported_score`) beside what they truly were (`resolved`, `true_score`); `callback`: a
+        satisfaction callback was made."""
+        R = self.n_runs
+        for k, w in enumerate((None, resolved, in_pool, reported_resolved)):
+            self.closures[:, k] += np.bincount(run, weights=None if w is None else w.astype(float), minlength=R)
+        rc = run[callback]
+        self.callbacks[:, 0] += np.bincount(rc, minlength=R)
+        self.callbacks[:, 1] += np.bincount(rc, weights=true_score[callback], minlength=R)
+        self.callbacks[:, 2] += np.bincount(rc, weights=reported_score[callback], minlength=R)
+
     # --- finished problems -------------------------------------------------------------------------
     def book_finished(self, cases, rows: np.ndarray, old: np.ndarray, grid: np.ndarray) -> None:
         """Book the problems of `rows` (finished today), given their residents' age group and grid."""
@@ -206,6 +237,12 @@ class Ledger:
         g[:, 5] += np.bincount(gk[known], weights=s[known], minlength=size)
         g[:, 6] += np.bincount(gk[known], minlength=size)
         g[:, 7] += np.bincount(gk, weights=s, minlength=size)
+        ck = run * 7 + np.where(cases.channel[rows] < 0, 6, cases.channel[rows])
+        bc = self.by_channel.reshape(R * 7, 4)
+        bc[:, 0] += np.bincount(ck, minlength=R * 7)
+        bc[:, 1] += np.bincount(ck[resolved], minlength=R * 7)
+        bc[:, 2] += np.bincount(ck[resolved], weights=days[resolved], minlength=R * 7)
+        bc[:, 3] += np.bincount(ck, weights=s, minlength=R * 7)
         if resolved.any():
             r = run[resolved]
             self.durations.add(r, old[resolved], known[resolved], days[resolved],

@@ -147,10 +147,11 @@ def _staff_cost(m):
 
 
 @metric("platform_cost", "Platform cost", "平台成本", "million yuan", "百万元", "lower", "Economy",
-        "the shared platform's build (written off) and running costs, its features and privacy safeguards",
+        "the shared platform's build (written off) and running costs, its features, privacy safeguards, maintenance "
+        "and bias correction",
         practical=0.02, kind="relative")
 def _platform_cost(m):
-    return _cost_of(m, "platform", "features", "safeguards")
+    return _cost_of(m, "platform", "features", "safeguards", "maintenance", "bias_correction")
 
 
 @metric("incident_cost", "Cost of incidents", "事件处置成本", "million yuan", "百万元", "lower", "Economy",
@@ -383,6 +384,154 @@ def _gini_community_satisfaction(m):
     return _gini_of(m, "satisfaction", "community")
 
 
+# Assessment (考核): reported indicators beside what they stand for. Closures are counted as the
+# published data count them: every closure of a known case, a re-opened case's earlier closures too.
+
+@metric("reported_resolution_rate", "Resolution rate, reported", "解决率（考核上报）", "share", "比例", "neither",
+        "Effectiveness", "resolved / assessed closures as the assessment sees them: gamed closures reported resolved, "
+        "withdrawn and reclassified cases left out (the published indicator)", practical=0.02)
+def _reported_resolution_rate(m):
+    c = m.ledger.closures
+    return ratio(c[:, 3], c[:, 2])
+
+
+@metric("true_resolution_rate", "Resolution rate of closures, true", "解决率（办结实际）", "share", "比例", "higher",
+        "Effectiveness", "truly resolved / all closures of known cases, re-opened cases' closures included: what the "
+        "reported rate stands for", practical=0.02)
+def _true_resolution_rate(m):
+    c = m.ledger.closures
+    return ratio(c[:, 1], c[:, 0])
+
+
+@metric("gap_resolution_reported", "Resolution rate, reported minus true", "解决率上报与实际之差", "share", "比例",
+        "lower", "Effectiveness", "how far the reported resolution rate runs ahead of the true one (0 without gaming)",
+        short="Resolution, reported − true", practical=0.02)
+def _gap_resolution_reported(m):
+    return _reported_resolution_rate(m) - _true_resolution_rate(m)
+
+
+@metric("reported_satisfaction_rate", "Satisfaction rate, reported", "满意率（考核上报）", "0–1", "0–1", "neither",
+        "Effectiveness", "mean score of satisfaction callbacks as recorded (leading or selective callbacks count as "
+        "satisfied)", practical=0.02)
+def _reported_satisfaction_rate(m):
+    c = m.ledger.callbacks
+    return ratio(c[:, 2], c[:, 0])
+
+
+@metric("true_satisfaction_rate", "Satisfaction of those called back, true", "回访满意度（实际）", "0–1", "0–1",
+        "higher", "Effectiveness", "mean true satisfaction of the residents called back after a closure", short="Callback satisfaction, true", practical=0.02)
+def _true_satisfaction_rate(m):
+    c = m.ledger.callbacks
+    return ratio(c[:, 1], c[:, 0])
+
+
+@metric("gap_satisfaction_reported", "Satisfaction rate, reported minus true", "满意率上报与实际之差", "0–1", "0–1",
+        "lower", "Effectiveness", "how far the reported satisfaction rate runs ahead of the true one (0 without gaming)",
+        short="Satisfaction, reported − true", practical=0.02)
+def _gap_satisfaction_reported(m):
+    return _reported_satisfaction_rate(m) - _true_satisfaction_rate(m)
+
+
+@metric("gamed_share", "Gamed closures", "数据造假（虚假办结）比例", "share", "比例", "lower", "Effectiveness",
+        "share of closures of known cases that were gamed (reported resolved without a fix, withdrawal persuaded, "
+        "reclassified)", practical=0.02)
+def _gamed_share(m):
+    return ratio(m.ledger.total("gamed"), m.ledger.closures[:, 0])
+
+
+@metric("gaming_found_share", "Gaming found out", "查出的数据造假比例", "share of closures", "占办结比例", "neither",
+        "Effectiveness", "share of closures of known cases found out as gamed, by an audit or a linked repeat call "
+        "(of the gamed ones: divide by gamed_share)", practical=0.01)
+def _gaming_found_share(m):
+    return ratio(m.ledger.total("gaming_found"), m.ledger.closures[:, 0])
+
+
+@metric("reopened_share", "Re-opened cases", "重复诉求（重新启动）比例", "share", "比例", "lower", "Effectiveness",
+        "closures of known cases followed by a repeat call or an audit that re-opened the case", practical=0.02)
+def _reopened_share(m):
+    L = m.ledger
+    return ratio(L.total("repeat_calls") + L.total("audit_reopened"), L.closures[:, 0])
+
+
+@metric("audit_cost", "Cost of audits", "核查成本", "million yuan", "百万元", "lower", "Economy",
+        "return visits auditing closures", practical=0.02, kind="relative")
+def _audit_cost(m):
+    return _cost_of(m, "audits")
+
+
+# Many actors (多元主体)
+
+@metric("actor_share", "Cases handled by other actors", "社会力量承接案件比例", "share", "比例", "neither",
+        "Effectiveness", "share of filed cases handed to property companies, volunteers or social organisations",
+        practical=0.02)
+def _actor_share(m):
+    return ratio(m.ledger.total("actor_cases"), m.ledger.total("filed"))
+
+
+@metric("reported_for_others", "Problems reported for residents", "代为反映的问题", "per 10k per year",
+        "每万人每年", "higher", "Effectiveness",
+        "unreported problems reported for residents by volunteers (60+) or neighbours", short="Reported for others", practical=0.10, kind="relative")
+def _reported_for_others(m):
+    L = m.ledger
+    return (L.total("volunteer_reports") + L.total("participation_reports")) / m.residents.per_run * 10_000 / years(m)
+
+
+@metric("actor_cost", "Cost of other actors", "社会力量成本", "million yuan", "百万元", "lower", "Economy",
+        "payments to actors per case and the organisation of volunteers", practical=0.02, kind="relative")
+def _actor_cost(m):
+    return _cost_of(m, "actors", "volunteers")
+
+
+# Algorithmic bias (算法偏见): reporters by phone and by app
+
+def _by_channel(m, column: str) -> np.ndarray:
+    """[run, channel]: mean days from need to resolution ("days") or resolved share ("resolution")."""
+    b = m.ledger.by_channel
+    return ratio(b[:, :, 2], b[:, :, 1]) if column == "days" else ratio(b[:, :, 1], b[:, :, 0])
+
+
+@metric("gap_days_phone_app", "Resolution-time gap, phone vs app reporters", "电话与APP反映者解决用时差距", "days", "天",
+        "lower", "Equity", "|mean days from need to resolution of problems reported by hotline − by app|", short="Time gap, phone vs app", practical=0.25)
+def _gap_days_phone_app(m):
+    return np.abs(_gap_days_phone_app_signed(m))
+
+
+@metric("gap_days_phone_app_signed", "Resolution-time gap, phone minus app (signed)", "电话减APP反映者解决用时", "days",
+        "天", "neither", "Equity", "positive: hotline reporters wait longer", short="Signed time gap, phone minus app",
+        practical=0.25)
+def _gap_days_phone_app_signed(m):
+    d = _by_channel(m, "days")
+    return d[:, 0] - d[:, 1]
+
+
+@metric("gap_resolution_app_phone", "Resolution gap, app vs phone reporters", "APP与电话反映者解决率差距", "share",
+        "比例", "lower", "Equity", "|resolved share of problems reported by app − by hotline|", short="Resolution gap, app vs phone", practical=0.01)
+def _gap_resolution_app_phone(m):
+    r = _by_channel(m, "resolution")
+    return np.abs(r[:, 1] - r[:, 0])
+
+
+# Platform life (重复建设, 使用效用低)
+
+@metric("platform_use", "Platform use", "平台使用率", "share", "比例", "higher", "Efficiency",
+        "mean share of joined department teams using the shared platform, over the days it existed", practical=0.05)
+def _platform_use(m):
+    p = m.platform
+    return ratio(p.use_days, p.platform_days)
+
+
+@metric("platform_quality", "Platform data quality at end", "平台数据质量（期末）", "0–1", "0–1", "higher", "Efficiency",
+        "share of the platform's data still current at the end", practical=0.05)
+def _platform_quality(m):
+    return m.platform.quality.copy()
+
+
+@metric("platform_abandoned", "Platform abandoned", "平台弃用", "0/1", "0/1", "lower", "Efficiency",
+        "1 if the platform fell out of use and was abandoned", practical=0.5)
+def _platform_abandoned(m):
+    return m.platform.abandoned.astype(float)
+
+
 # Calibration (compared with published figures in docs/ODD.md)
 
 @metric("dispatched_per_resident_year", "Dispatched cases", "派单量", "per resident per year", "件/人/年", "neither",
@@ -478,6 +627,21 @@ SERIES: tuple[Series, ...] = (
     Series("leaks", "Data leaks", "数据泄露", "leaks", "data leaks that became known that day", _event("leaks")),
     Series("duplicate_work", "Duplicate work", "重复处理", "cases",
            "cases handled that day although their cause was already handled", _event("duplicate_work")),
+    Series("reported_resolution_rate", "Resolution rate, reported", "解决率（考核上报）", "share",
+           "resolution rate of closures so far as the assessment sees them", _reported_resolution_rate),
+    Series("true_resolution_rate", "Resolution rate of closures, true", "解决率（办结实际）", "share",
+           "true resolution rate of the same closures so far", _true_resolution_rate),
+    Series("reported_satisfaction_rate", "Satisfaction rate, reported", "满意率（考核上报）", "0–1",
+           "callback satisfaction so far as recorded", _reported_satisfaction_rate),
+    Series("true_satisfaction_rate", "Satisfaction of those called back, true", "回访满意度（实际）", "0–1",
+           "true satisfaction of the residents called back so far", _true_satisfaction_rate),
+    Series("repeat_calls", "Repeat calls", "重复来电", "calls",
+           "residents reporting again a problem closed without a fix that day", _event("repeat_calls")),
+    Series("gamed", "Gamed closures", "虚假办结", "closures", "closures without a fix gamed that day", _event("gamed")),
+    Series("platform_use", "Platform use", "平台使用率", "share", "share of joined department teams using the platform",
+           lambda m: m.platform.in_use()),
+    Series("platform_quality", "Platform data quality", "平台数据质量", "0–1", "share of the platform's data still current",
+           lambda m: m.platform.quality.copy()),
 )
 SERIES_BY_NAME = {s.name: s for s in SERIES}
 DAILY_SERIES = tuple(s.name for s in SERIES)

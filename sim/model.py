@@ -24,8 +24,8 @@ from sim.agents import Department, GridWorker, Resident
 from sim.cases import CategoryTable, Cases, Causes, Hits, Status
 from sim.flow import CaseFlow
 from sim.ledger import EVENTS, FINAL_NAMES, GRID_COLUMNS, Ledger
-from sim.mechanisms import (Arising, Costs, EarlyWarning, Escalation, Experience, Handling, Patrol, Privacy,
-                            Reporting, RiskPrediction, Routing)
+from sim.mechanisms import (Actors, Arising, Assessment, Bias, Costs, EarlyWarning, Escalation, Experience, Handling,
+                            Patrol, PlatformLife, Privacy, Reporting, RiskPrediction, Routing)
 from sim.metrics import METRICS, SERIES
 from sim.policy import Levers
 from sim.population import Layout, Residents
@@ -34,7 +34,8 @@ from sim.services import Departments, GridTeams
 
 # One independent random stream per kind of decision (common random numbers across scenarios).
 # (New streams are added at the end, so the existing ones keep their draws.)
-STREAMS = ("population", "network", "arise", "handle", "warning", "trust", "privacy", "risk")
+STREAMS = ("population", "network", "arise", "handle", "warning", "trust", "privacy", "risk", "assess", "platform",
+           "actors")
 
 
 def random_streams(seed: int) -> dict[str, np.random.Generator]:
@@ -119,19 +120,24 @@ class GovernanceModel(mesa.Model):
         self.ledger = Ledger(R, self.layout.n_grids, self.departments.per_run)
         self.flow = CaseFlow(self)
         # the day's phases, in order (see step)
+        self.platform = PlatformLife(self)
         self.arising = Arising(self)
         self.reporting = Reporting(self)
         self.patrol = Patrol(self)
+        self.actors = Actors(self)
         self.routing = Routing(self)
+        self.bias = Bias(self)
         self.early_warning = EarlyWarning(self)
         self.risk_prediction = RiskPrediction(self)
         self.handling = Handling(self)
         self.escalation = Escalation(self)
+        self.assessment = Assessment(self)
         self.experience = Experience(self)
         self.privacy = Privacy(self)
         self.costs = Costs(self)
-        self.phases = (self.arising, self.reporting, self.patrol, self.routing, self.early_warning,
-                       self.risk_prediction, self.handling, self.escalation, self.experience, self.privacy, self.costs)
+        self.phases = (self.platform, self.arising, self.reporting, self.patrol, self.actors, self.routing, self.bias,
+                       self.early_warning, self.risk_prediction, self.handling, self.escalation, self.assessment,
+                       self.experience, self.privacy, self.costs)
         self.derive()
         self.series = np.zeros((self.steps_planned, R, len(SERIES)))
         self.queue_series = np.zeros((self.steps_planned, R, self.departments.per_subdistrict))
@@ -146,25 +152,32 @@ class GovernanceModel(mesa.Model):
         """One day. Phases, in order:
 
         1. timeline: parameter changes due today take effect (shocks act through arising).
-        2. ``arising``: new problems by community and category; shared causes reach neighbours over
+        2. ``platform``: platform life: adoption, decay of use and data quality, abandonment; which
+           joined teams use the platform today.
+        3. ``arising``: new problems by community and category; shared causes reach neighbours over
            days; each resident decides at once whether, how and when to report.
-        3. ``reporting``: reports that are due are filed through their channel.
-        4. ``patrol``: grid workers find unreported problems; small disputes are settled on the spot.
-        5. ``routing``: the centre routes filed cases to departments (duplicates merged on the platform;
+        4. ``reporting``: reports that are due (re-opened cases' repeat calls too) are filed.
+        5. ``patrol``: grid workers find unreported problems; small disputes are settled on the spot.
+        6. ``actors``: non-government actors finish cases; volunteers and neighbours report unreported
+           problems for residents; the centre hands some filed cases to actors.
+        7. ``routing``: the centre routes filed cases to departments (duplicates merged on the platform;
            multi-department cases worked jointly on the platform or when whistled; misrouting).
-        6. ``early_warning``: clusters of a cause's reports on shared data trigger a fix; false alarms.
-        7. ``risk_prediction``: a risk model on shared data flags problems on course to escalate; staff
-           visit them.
-        8. ``handling``: department teams' handlers take waiting cases (multi-server queues, event times
-           within the day); finished visits hand the case on or close it, resolved or not.
-        9. ``escalation``: open problems whose grievance exceeds the threshold escalate; unreported
-           problems past the residents' patience are abandoned.
-        10. ``conversation``: residents exchange views on government (bounded confidence).
-        11. ``privacy``: a data leak may occur; it lowers trust everywhere.
-        12. ``costs``: costs accrue; the day's finished problems are booked in the ledger.
-        13. the day's series are recorded.
+        8. ``bias``: the platform's automated models learn from the cases filed today.
+        9. ``early_warning``: clusters of a cause's reports on shared data trigger a fix; false alarms.
+        10. ``risk_prediction``: a risk model on shared data flags problems on course to escalate; staff
+            visit them.
+        11. ``handling``: department teams' handlers take waiting cases (multi-server queues, event times
+            within the day); finished visits hand the case on or close it, resolved or not.
+        12. ``escalation``: open problems whose grievance exceeds the threshold escalate; unreported
+            problems past the residents' patience are abandoned.
+        13. ``assessment``: the day's closures of known cases are booked as reported and as true
+            (gaming, audits, callbacks); repeat calls and audits re-open cases.
+        14. ``conversation``: residents exchange views on government (bounded confidence).
+        15. ``privacy``: a data leak may occur; it lowers trust everywhere.
+        16. ``costs``: costs accrue; the day's finished problems are booked in the ledger.
+        17. the day's series are recorded.
 
-        Satisfaction and trust move whenever a problem finishes (phases 4, 6, 7, 8, 9): its resident
+        Satisfaction and trust move whenever a problem finishes (phases 5, 6, 9, 10, 11, 12): its resident
         judges the service (:meth:`sim.mechanisms.experience.Experience.judge`).
         """
         t = self.day

@@ -494,6 +494,142 @@ class Costs(Section):
                                 typical=(1.5, 2.0), zh="加班工资倍数")
 
 
+class Assessment(Section):
+    """考核: departments and street offices are scored on reported indicators (the "baton" 指挥棒)."""
+    title_zh: ClassVar[str] = "考核"
+    pressure: float = P(0.0, 0.0, 1.0, "0–1",
+                        "strength of the incentive tied to the reported indicators (0: not scored; 1: strict rewards "
+                        "and penalties, 一票否决)", "A (seeds 001, 004 describe strict rewards and penalties)",
+                        typical=(0.0, 1.0), zh="考核压力")
+    weight_resolution: float = P(0.45, 0.0, 1.0, "weight", "weight of the reported resolution rate in the score",
+                                 "Beijing 接诉即办 assessment of 响应率/解决率/满意率: 10/45/45 (secondary summaries; A)",
+                                 typical=(0.2, 0.6), zh="解决率权重")
+    weight_satisfaction: float = P(0.45, 0.0, 1.0, "weight", "weight of the callback satisfaction rate in the score",
+                                   "Beijing 接诉即办 assessment 10/45/45 (secondary summaries; A)", typical=(0.2, 0.6), zh="满意率权重")
+    weight_speed: float = P(0.10, 0.0, 1.0, "weight", "weight of response speed (closure within deadline) in the score",
+                            "Beijing 接诉即办 assessment 10/45/45 (secondary summaries; A)", typical=(0.0, 0.4), zh="响应率权重")
+    effort_fix_gain: float = P(0.10, 0.0, 1.0, "probability",
+                               "added chance of a real fix under full pressure on resolution and satisfaction (more effort)",
+                               "A", typical=(0.0, 0.2), zh="考核激励下实际解决增量")
+    effort_speed_gain: float = P(0.20, 0.0, 1.0, "fraction",
+                                 "extra work-hours handlers put in under full pressure on speed", "A", typical=(0.0, 0.4), zh="考核激励下加班工时")
+    gaming_propensity: float = P(0.9, 0.0, 1.0, "probability",
+                                 "chance a case closed without a real fix is gamed under full pressure when gaming goes "
+                                 "unpunished (reported resolved, withdrawal persuaded, reclassified as a consultation; "
+                                 "a leading or selective callback)", "A", typical=(0.3, 1.0), zh="数据造假倾向")
+    false_closure_share: float = P(0.5, 0.0, 1.0, "fraction",
+                                   "of gamed closures, the share reported as resolved (the rest: the resident is persuaded "
+                                   "to withdraw, or the complaint is reclassified as a consultation, and drops out of the "
+                                   "assessed cases)", "A", typical=(0.2, 0.8), zh="虚假办结占造假比例")
+    audit_rate: float = P(0.02, 0.0, 1.0, "probability",
+                          "chance a closure is audited (a return visit by the supervising office); an audited gamed "
+                          "closure is found out", "A", typical=(0.0, 0.3), zh="回访核查比例")
+    repeat_call_probability: float = P(0.25, 0.0, 1.0, "probability",
+                                       "chance a resident whose problem was closed without a fix reports it again (a "
+                                       "re-opened case, counted by the published data as a new contact)", "A",
+                                       typical=(0.1, 0.5), zh="未解决重复来电概率")
+    repeat_call_delay_days: float = P(3.0, 0.0, 60.0, "days", "mean delay before a repeat call", "A", typical=(1, 10), zh="重复来电间隔")
+    repeat_linking: float = P(0.3, 0.0, 1.0, "probability",
+                              "chance a repeat call is linked to the earlier closure, exposing gaming (higher on a "
+                              "platform that keeps case histories)", "A", typical=(0.0, 1.0), zh="重复来电关联原工单概率")
+    penalty: float = P(1.0, 0.0, 20.0, "× gain",
+                       "what a found-out gamed closure costs the team, as a multiple of what gaming it gains "
+                       "(expected-value deterrence, Becker 1968)", "A", typical=(0.5, 10), zh="造假处罚倍数")
+    audit_cost: float = P(300.0, 0.0, 1e5, "yuan", "cost of auditing one closure (a return visit)", "A",
+                          typical=(100, 1000), zh="每次核查成本")
+
+    @model_validator(mode="after")
+    def _weights(self):
+        if self.weight_resolution + self.weight_satisfaction + self.weight_speed <= 0:
+            raise ValueError("assessment: the weights must not all be zero")
+        return self
+
+
+class ActorSpec(Section):
+    """A kind of non-government actor (多元主体) that can take cases the centre hands over."""
+    title_zh: ClassVar[str] = "社会力量类型"
+    categories: list[str] = Field(default_factory=list, description="categories of problem it can handle")
+    kinds: list[str] | None = Field(None, description="community kinds it reaches (None: every community)")
+    capacity_per_10k: float = P(1.0, 0.0, 1000.0, "cases per day per 10,000 residents",
+                                "cases it can take a day, per 10,000 residents of the communities it reaches", "A", zh="承接能力")
+    quality: float = P(0.6, 0.0, 1.0, "probability", "chance a case it handles is truly fixed", "A", zh="实际解决概率")
+    service_days: float = P(2.0, 0.01, 60.0, "days", "mean days it takes to handle a case", "A", zh="办理天数")
+    cost_per_case: float = P(200.0, 0.0, 1e6, "yuan", "what the government pays it per case", "A", zh="每件购买服务费用")
+
+
+def _default_actors() -> dict[str, ActorSpec]:
+    a = ActorSpec
+    return {
+        "property_company": a(categories=["housing_property", "city_environment", "utilities"], kinds=["commodity_estate"],
+                              capacity_per_10k=4.0, quality=0.75, service_days=1.0, cost_per_case=0.0),
+        "volunteers": a(categories=["welfare", "other"], capacity_per_10k=1.0, quality=0.5, service_days=2.0,
+                        cost_per_case=50.0),
+        "social_organisation": a(categories=["disputes", "welfare"], capacity_per_10k=1.0, quality=0.7,
+                                 service_days=3.0, cost_per_case=400.0),
+    }
+
+
+class Actors(Section):
+    """多元主体, 社会协同, 公众参与: actors beside the government, and residents reporting for neighbours."""
+    title_zh: ClassVar[str] = "多元主体"
+    delegation_share: float = P(0.0, 0.0, 1.0, "fraction",
+                                "share of filed cases of an actor's categories (in communities it reaches) the centre "
+                                "may hand to it instead of a department, capacity permitting", "A", typical=(0.0, 0.6), zh="可转交社会力量比例")
+    types: dict[str, ActorSpec] = Field(default_factory=_default_actors,
+                                        description="the kinds of actor, keyed by name")
+    volunteer_assist_rate: float = P(0.0, 0.0, 1.0, "per day",
+                                     "daily chance that a volunteer reaches a resident aged 60+ with an unreported "
+                                     "problem and reports it for them (assisted reporting)", "A", typical=(0.0, 0.1), zh="志愿者代为反映概率")
+    volunteer_cost_per_10k_year: float = P(50_000.0, 0.0, 1e8, "yuan per 10,000 residents per year",
+                                           "organising volunteers for assisted reporting, at full assist rate 0.1", "A",
+                                           typical=(20_000, 150_000), zh="志愿服务组织成本")
+    participation_rate: float = P(0.0, 0.0, 1.0, "per day",
+                                  "daily chance that a neighbour reports a resident's unreported problem on their "
+                                  "behalf, times the building's mean trust (公众参与, 楼门长)", "A",
+                                  typical=(0.0, 0.1), zh="邻里代为反映概率")
+
+
+class Bias(Section):
+    """算法偏见: automated routing and risk flags learned from past data serve groups with less data worse."""
+    title_zh: ClassVar[str] = "算法偏见"
+    strength: float = P(0.0, 0.0, 3.0, "exponent",
+                        "how steeply an automated model's errors grow as a group's share of its training data falls "
+                        "below its share of cases (0: no bias)", "A", typical=(0.0, 1.5), zh="算法偏见强度")
+    data_app: float = P(1.0, 0.0, 1.0, "record units", "training data one app report leaves (structured: place, photo)", "A", zh="每件App诉求数据量")
+    data_hotline: float = P(0.3, 0.0, 1.0, "record units", "training data one hotline report leaves (an operator's notes)", "A", zh="每件热线诉求数据量")
+    data_window: float = P(0.2, 0.0, 1.0, "record units", "training data one walk-in report leaves (paper forms)", "A", zh="每件窗口诉求数据量")
+    data_grid_worker: float = P(0.6, 0.0, 1.0, "record units", "training data one report filed by a grid worker leaves", "A", zh="每件网格员上报数据量")
+    history_cases: float = P(5000.0, 0.0, 1e7, "cases", "past cases the models were trained on before the run, in the "
+                             "channel mix of the first days", "A", typical=(1000, 50000), zh="历史训练案件数")
+    max_error_factor: float = P(4.0, 1.0, 20.0, "×", "the most an automated model's error rate can be multiplied for a group", "A", zh="误差倍数上限")
+    correction: float = P(0.0, 0.0, 1.0, "0–1", "bias correction (reweighting, collecting data from under-served groups, "
+                          "audits of the models): the share of each group's data deficit made good", "A", typical=(0.0, 1.0), zh="算法纠偏程度")
+    correction_cost_year: float = P(300_000.0, 0.0, 1e9, "yuan per year", "cost of full bias correction", "A",
+                                    typical=(100_000, 1_000_000), zh="算法纠偏年成本")
+
+
+class PlatformLife(Section):
+    """重复建设, 运行生命周期短, 使用效用低: a platform's use and data decay without upkeep."""
+    title_zh: ClassVar[str] = "平台生命周期"
+    lifecycle: bool = Field(False, description="model the platform's life: adoption over time, decay of use and data "
+                                               "quality without maintenance, abandonment (off: joined departments use it fully)", json_schema_extra={"zh": "平台生命周期"})
+    adoption_innovation: float = P(0.02, 0.0, 1.0, "per day", "Bass p: daily chance a joined team starts using the "
+                                   "platform on its own", "A, after Bass 1969", typical=(0.005, 0.05), zh="平台自发采纳率")
+    adoption_imitation: float = P(0.10, 0.0, 1.0, "per day", "Bass q: added daily chance per share of teams already "
+                                  "using it", "A, after Bass 1969", typical=(0.02, 0.3), zh="平台模仿采纳率")
+    maintenance: float = P(1.0, 0.0, 1.0, "0–1", "maintenance and upkeep spending, as a share of what keeps use and data "
+                           "quality up", "A", typical=(0.0, 1.0), zh="平台运维投入")
+    maintenance_year_per_department: float = P(60_000.0, 0.0, 1e8, "yuan per year",
+                                               "full maintenance and data upkeep per joined department", "A",
+                                               typical=(20_000, 150_000), zh="每部门年运维成本")
+    usage_decay: float = P(0.005, 0.0, 1.0, "per day", "daily loss of use without maintenance (staff drift back to old "
+                           "habits, features break)", "A", typical=(0.002, 0.03), zh="无运维使用衰减率")
+    quality_decay: float = P(0.005, 0.0, 1.0, "per day", "daily loss of data quality without upkeep (stale records)", "A",
+                             typical=(0.001, 0.02), zh="无运维数据质量衰减率")
+    abandon_below: float = P(0.2, 0.0, 1.0, "share", "the platform is abandoned when its use falls below this share", "A",
+                             typical=(0.1, 0.4), zh="平台弃用阈值")
+
+
 class Change(Section):
     """A change of parameters on a given day, optionally for some communities only (a pilot)."""
     title_zh: ClassVar[str] = "政策调整"
@@ -543,6 +679,10 @@ class Scenario(Section):
     residents: Residents = Residents()
     privacy: Privacy = Privacy()
     costs: Costs = Costs()
+    assessment: Assessment = Assessment()
+    actors: Actors = Actors()
+    bias: Bias = Bias()
+    platform: PlatformLife = PlatformLife()
     timeline: list[Change] = Field(default_factory=list, description="parameter changes on given days")
     shocks: list[Shock] = Field(default_factory=list, description="surges of categories over windows of days")
 
@@ -582,11 +722,20 @@ class Scenario(Section):
             for path in ch.set:
                 if path.split(".")[0] in ("run", "population", "network", "timeline", "shocks", "name", "description"):
                     problems.append(f"timeline[{i}].set: '{echo(path)[1:-1]}' cannot change during a run (allowed "
-                                    "sections: demand, channels, staffing, policies, routing, residents, privacy, costs)")
+                                    "sections: demand, channels, staffing, policies, routing, residents, privacy, costs, "
+                                    "assessment, actors, bias, platform)")
                 elif ch.communities is not None and path not in LOCAL_PATHS:
                     problems.append(f"timeline[{i}].set: '{echo(path)[1:-1]}' cannot differ between communities"
                                     f"{did_you_mean(path, LOCAL_PATHS, 0.6)} (with `communities` only these can: "
                                     f"{', '.join(LOCAL_PATHS)})")
+        if self.actors.delegation_share > 0:
+            for name, actor in self.actors.types.items():
+                for c in actor.categories:
+                    if c not in cats:
+                        problems.append(_unknown("category", c, cats, f"actors.types.{name}.categories"))
+                for k in actor.kinds or []:
+                    if k not in kinds:
+                        problems.append(_unknown("community kind", k, kinds, f"actors.types.{name}.kinds"))
         if problems:
             raise ValueError("\n  ".join(problems))
         if self.network.neighbours % 2:
@@ -771,7 +920,7 @@ def param_table(scenario: Scenario | None = None) -> list[ParamInfo]:
                                       extra.get("unit_zh", "")))
 
     for section in ("population", "network", "demand", "channels", "staffing", "policies", "routing",
-                    "residents", "privacy", "costs"):
+                    "residents", "privacy", "costs", "assessment", "actors", "bias", "platform"):
         walk(getattr(scenario, section), section + ".")
     return rows
 

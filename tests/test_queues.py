@@ -76,7 +76,7 @@ def erlang_c(lam: float, mu: float, c: int) -> tuple[float, float]:
 def mmc_model(lam: float, mu: float, c: int, days: int) -> dict:
     """The model reduced to an M/M/c queue: one department of c handlers working 24 h, every problem
     reported at once by phone (a Poisson stream of λ a day), exponential work of mean 1/μ days, and no
-    escalation, hand-offs, duplicates, patrol or misrouting."""
+    escalation, hand-offs, duplicates, patrol, misrouting or repeat calls (which would add arrivals)."""
     N = 1000
     return {
         "population": {"communities_per_subdistrict": 1, "grids_per_community": 1, "residents_per_grid": N,
@@ -91,6 +91,7 @@ def mmc_model(lam: float, mu: float, c: int, days: int) -> dict:
         "staffing": {"grid_workers_per_grid": 0.0, "department_hours": 24.0,
                      "departments": {"desk": {"staff_per_10k": 10.0 * c}}},
         "routing": {"misroute_base": 0.0},
+        "assessment": {"repeat_call_probability": 0.0},
         "run": {"steps": days},
     }
 

@@ -258,6 +258,8 @@ def CockpitParts(scenario_file: str, model: VizModel, state: ViewState, settings
                     SeriesChart(model, state, "dept_chart", height="260px")
                 with solara.Div(classes=["govsim-panel"]):
                     SeriesChart(model, state, "outcome_chart", height="260px")
+            with solara.Div(classes=["govsim-panel"]):
+                SeriesChart(model, state, "assessment_chart", height="228px")
             with solara.Columns([1, 1], gutters_dense=True):
                 with solara.Div(classes=["govsim-panel"]):
                     InspectorPanel(model, state)

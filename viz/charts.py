@@ -22,6 +22,9 @@ CHARTS = {   # chart key -> series (names in sim.metrics.SERIES), right-axis ser
     "mood_chart": (("satisfaction", "trust", "satisfaction_60plus", "satisfaction_under60"), ()),
     "outcome_chart": (("escalated", "discovered", "settled_on_spot", "early_warnings", "risk_flags", "false_alarms"),
                       ()),
+    # assessment (考核): the reported indicators beside the true rates of the same closures
+    "assessment_chart": (("reported_resolution_rate", "true_resolution_rate", "reported_satisfaction_rate",
+                          "true_satisfaction_rate"), ()),
 }
 
 

@@ -32,6 +32,7 @@ WORDS: dict[str, tuple[str, str]] = {
     "mood_chart": ("Satisfaction and trust", "满意度与信任度"),
     "dept_chart": ("Department queues (cases waiting)", "部门待办队列（件）"),
     "outcome_chart": ("Escalations, warnings and risk flags per day", "每日矛盾升级、预警与风险处置"),
+    "assessment_chart": ("Assessment: reported and true rates", "考核：上报与实际"),
     "levers": ("Levers", "政策杠杆"), "lever_note": ("A change takes effect from the next day.", "改动自次日起生效。"),
     "apply_to": ("apply to", "作用范围"), "all_communities": ("all communities", "全部社区"),
     "community": ("community", "社区"),

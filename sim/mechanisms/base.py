@@ -31,12 +31,14 @@ class Mechanism:
     def step(self, t: int) -> None:
         raise NotImplementedError
 
-    def per_run(self, runs: np.ndarray, draw: Callable[[np.random.Generator, int], np.ndarray]) -> np.ndarray:
+    def per_run(self, runs: np.ndarray, draw: Callable[[np.random.Generator, int], np.ndarray],
+                width: int | None = None) -> np.ndarray:
         """One draw per entry of `runs` (the run of each entry): run r's entries get, in their order,
-        ``draw(rngs[r], count)`` from run r's own stream, so a run draws the same alone or in a batch."""
+        ``draw(rngs[r], count)`` from run r's own stream, so a run draws the same alone or in a batch.
+        With `width`, each draw is a row of that many values."""
         if len(self.rngs) == 1:
             return draw(self.rngs[0], runs.size)
-        out = np.empty(runs.size)
+        out = np.empty(runs.size if width is None else (runs.size, width))
         for r, rng in enumerate(self.rngs):
             mine = runs == r
             k = int(np.count_nonzero(mine))

@@ -49,7 +49,7 @@ class Handling(Mechanism):
         subdistrict with little to do when a team is overloaded."""
         model = self.model
         depts, st = model.departments, model.params.staffing
-        speed = depts.speed.copy()
+        speed = depts.speed * model.assessment.speed_factor   # effort under assessment pressure on speed
         if st.overtime_max_share == 0 and st.mutual_aid_share == 0:
             return speed
         capacity = depts.capacity_hours
@@ -90,7 +90,9 @@ class Handling(Mechanism):
             fifo = np.ones(depts.n, bool)
             if model.params.policies.deadline_tracking:
                 edf = depts.joined[team] & self.on_platform[cases.res[waiting]]
-                key = np.where(edf, cases.file_time[waiting] + cases.deadline[waiting], avail)
+                # the platform's priority score: its urgency estimate errs for groups with little data
+                deadline = cases.deadline[waiting] * model.bias.error_factor(waiting)
+                key = np.where(edf, cases.file_time[waiting] + deadline, avail)
                 fifo[team[edf]] = False
             else:
                 key = avail
@@ -123,21 +125,12 @@ class Handling(Mechanism):
             return
         train = model.params.policies.training_level
         floor = r.fix_detail_floor
-        p_fix = (r.fix_base + r.fix_training_gain * train) * (floor + (1 - floor) * cases.detail[fin])
+        p_fix = (r.fix_base + r.fix_training_gain * train + model.assessment.fix_gain) \
+            * (floor + (1 - floor) * cases.detail[fin])
         fixed = dup[final] | (cases.u_fix[fin] < np.clip(p_fix, 0, 1))
         flow.close(fin[fixed], Status.RESOLVED, when[fixed])
         flow.close(fin[~fixed], Status.UNRESOLVED, when[~fixed])
-        # a real fix of a shared cause stops its further hits and settles its unreported problems
-        fc, fw = cases.cause[fin[fixed]], when[fixed]
-        new = fc >= 0
-        fc, fw = fc[new], fw[new]
-        new = ~causes.fixed[fc]
-        if new.any():
-            fc, fw = fc[new], fw[new]
-            order = np.lexsort((fw, fc))          # the earliest fix of each cause
-            fc, fw = fc[order], fw[order]
-            first = np.r_[True, fc[1:] != fc[:-1]]
-            flow.fix_causes(fc[first], fw[first], on_platform=False)
+        self.fix_shared_causes(fin[fixed], when[fixed])
         if model.params.policies.duplicate_merging:
             # merged duplicates close with their case, at the same time and with its outcome
             for status, mask in ((Status.RESOLVED, fixed), (Status.UNRESOLVED, ~fixed)):
@@ -151,6 +144,21 @@ class Handling(Mechanism):
                     at[cs] = cw
                     flow.close(followers, status, at[cases.cause[followers]])
                     causes.master[cs] = -1
+
+    def fix_shared_causes(self, rows: np.ndarray, when: np.ndarray) -> None:
+        """A real fix of cases `rows` at `when` fixes their shared causes (the earliest fix of each): it
+        stops their further hits and settles their unreported problems."""
+        cases, causes, flow = self.model.cases, self.model.causes, self.model.flow
+        fc, fw = cases.cause[rows], when
+        new = fc >= 0
+        fc, fw = fc[new], fw[new]
+        new = ~causes.fixed[fc]
+        if new.any():
+            fc, fw = fc[new], fw[new]
+            order = np.lexsort((fw, fc))          # the earliest fix of each cause
+            fc, fw = fc[order], fw[order]
+            first = np.r_[True, fc[1:] != fc[:-1]]
+            flow.fix_causes(fc[first], fw[first], on_platform=False)
 
     def hand_off(self, hand: np.ndarray, now: np.ndarray) -> None:
         """Misrouted cases go to their responsible department; silo multi-department cases to the
@@ -169,7 +177,9 @@ class Handling(Mechanism):
         delay = self.per_run(run, lambda g, k: g.uniform(r.handoff_delay_min, r.handoff_delay_max, k))
         delay = np.where(both_joined, delay * r.platform_delay_share, delay)
         work = model.visit_work(cases.cat[hand], self.per_run(run, lambda g, k: g.random(k)), cases.res[hand])
-        cases.detail[hand] *= 1 - np.where(both_joined, 0.0, r.detail_loss_per_handoff)
+        # on the platform no detail is lost, as far as its data are kept up (platform life)
+        loss = np.where(both_joined, 1 - model.platform.quality[run], 1.0) * r.detail_loss_per_handoff
+        cases.detail[hand] *= 1 - loss
         cases.bounces[hand] += bounce
         model.ledger.count("bounces", run[bounce])
         model.ledger.count("handoffs", run)

@@ -39,7 +39,10 @@ class RiskPrediction(Mechanism):
         age = (t + 1 + pol.risk_horizon_days) - cases.born[cand]
         hardship = cases.sev0[cand] * np.exp(d.severity_growth * age)
         on_course = hardship * (1 - model.residents.trust[cases.res[cand]]) > d.escalation_threshold * cases.thresh[cand]
-        flag = cand[on_course & (cases.u_risk[cand] < pol.risk_recall)]
+        # recall falls with the platform's data quality (platform life) and for groups with little data (bias)
+        recall = pol.risk_recall * model.platform.quality[cases.run[cand]] / model.bias.error_factor(cand)
+        recall = recall.astype(cases.u_risk.dtype)   # compared in the uniforms' precision, as a scalar would be
+        flag = cand[on_course & (cases.u_risk[cand] < recall)]
         run = cases.run[flag]
         true_flags = np.bincount(run, minlength=model.n_runs)
         rates = true_flags * (1 - pol.risk_precision) / pol.risk_precision

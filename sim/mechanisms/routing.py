@@ -65,7 +65,9 @@ class Routing(Mechanism):
         cases.joint[idx] = joint
         cases.work[idx] *= np.where(joint, r.joint_work, 1.0)
         u = cases.u_route[idx]
-        wrong = u < self.misroute_chance(depts.joined[primary] & platform)
+        shared_route = depts.joined[primary] & platform
+        wrong = u < self.misroute_chance(shared_route, model.platform.quality[cases.run[idx]],
+                                         np.where(shared_route, model.bias.error_factor(idx), 1.0))
         D = depts.per_subdistrict
         if wrong.any():
             # a misrouted case first goes to another department of its subdistrict, chosen with the same
@@ -81,11 +83,14 @@ class Routing(Mechanism):
         cases.avail_time[idx] = np.maximum(cases.file_time[idx], t)
         model.ledger.queue_enter(dept)
 
-    def misroute_chance(self, on_platform: np.ndarray) -> np.ndarray:
+    def misroute_chance(self, on_platform: np.ndarray, quality=1.0, error=1.0) -> np.ndarray:
         """The chance the centre first sends a case to a wrong department: it falls with training and
-        with the responsible department on the shared platform."""
+        with the responsible department on the shared platform, as far as the platform's data are kept
+        up (`quality`, platform life); `error` multiplies it for groups the platform's automated routing
+        serves worse (algorithmic bias)."""
         r, train = self.model.params.routing, self.model.params.policies.training_level
-        return r.misroute_base * (1 - r.misroute_training_cut * train) * (1 - r.misroute_sharing_cut * on_platform)
+        return np.clip(r.misroute_base * (1 - r.misroute_training_cut * train)
+                       * (1 - r.misroute_sharing_cut * on_platform * quality) * error, 0.0, 1.0)
 
     def merge_duplicates(self, idx: np.ndarray) -> np.ndarray:
         """Cases whose cause already has an open case on the platform wait for it (MERGED); the rest
