@@ -59,8 +59,9 @@ class CaseLog:
         self._chunks: list[dict[str, np.ndarray]] = []
 
     def add(self, cases, rows: np.ndarray, old: np.ndarray, grid: np.ndarray) -> None:
-        known = np.isfinite(cases.file_time[rows])
-        # an abandoned problem was never known; a problem fixed through its cause before it was filed is not a case
+        # an abandoned problem was never known (even if a report had been scheduled, or a repeat call was
+        # due); a problem fixed through its cause before it was filed is not a case
+        known = np.isfinite(cases.file_time[rows]) & (cases.status[rows] != Status.ABANDONED)
         rows, old, grid = rows[known], old[known], grid[known]
         if rows.size:
             self._chunks.append({"run": cases.run[rows].copy(), "pid": cases.pid[rows].copy(),

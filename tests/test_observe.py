@@ -78,10 +78,13 @@ def test_the_export_and_the_mapping_are_inverse(tmp_path):
 
 
 def test_observed_indicators_are_those_the_model_reports():
-    """The export's dispatched cases per resident-year are the model's own calibration metric."""
+    """The export's dispatched cases per resident-year are the model's own calibration metric.
+    Repeat calls are off: the export writes one row per case, so a re-opened case's earlier closure
+    (which the model counts as a contact, as published data do) is not a row of its own (a known gap
+    of the export, stated in docs/district.md)."""
     from sim.caselog import export_frame, run_with_log
     from sim.scenario import resolved_communities
-    sc = load_scenario("mixed_district", {"run.steps": 60})
+    sc = load_scenario("mixed_district", {"run.steps": 60, "assessment.repeat_call_probability": 0.0})
     model, log = run_with_log(sc, [11])
     frame = export_frame(model, log)
     residents = {c.name: c.grids * c.residents_per_grid for c in resolved_communities(sc)}
