@@ -39,7 +39,7 @@ MAP_OUTCOMES: dict[str, MapOutcome] = {o.name: o for o in (
                "open_per_1000"),
     MapOutcome("gap_satisfaction_60plus", "Satisfaction gap, others − 60+", "60岁以上满意度差距", "0–1", "zero",
                "community", "gap_satisfaction_60plus"),
-    MapOutcome("reported_vs_true", "Reported − experienced satisfaction", "上报与实际满意度之差", "0–1", "lower",
+    MapOutcome("reported_vs_true", "Reported − experienced satisfaction", "上报与实际满意度之差", "0–1", "zero",
                "community", "reported_vs_true"),
 )}
 MAP_FILE = "figures/sentiment_map.png"
@@ -174,7 +174,8 @@ def map_values(grids: pd.DataFrame, communities: pd.DataFrame) -> tuple[pd.DataF
                                       "open_per_1000"]].mean()
     c = communities.assign(reported_vs_true=communities["served_satisfaction"] - communities["satisfaction_all"])
     c = c.groupby("community", sort=True)[["gap_satisfaction_60plus", "reported_vs_true"]].mean()
-    names = communities.groupby("community", sort=True)["name"].first()
+    first = communities.groupby("community", sort=True)[["name", "kind"]].first()
+    names = [n if k == "default" else f"{n}\n{k.replace('_', ' ')}" for n, k in zip(first["name"], first["kind"])]
     return g.reset_index(), c.assign(name=names).reset_index()
 
 
