@@ -175,7 +175,7 @@ def test_map_values_are_means_over_replications(tmp_path):
     grids = pd.DataFrame({"grid": [0, 1, 0, 1], "community": [0, 0, 0, 0], "residents": [100, 100, 100, 100],
                           "served_satisfaction": [0.5, 0.7, 0.7, 0.9], "mean_days": [1, 2, 3, 4],
                           "open_problems": [1, 2, 3, 4]})
-    comms = pd.DataFrame({"community": [0, 0], "name": ["A", "A"], "gap_satisfaction_60plus": [0.1, 0.3],
+    comms = pd.DataFrame({"community": [0, 0], "name": ["A", "A"], "kind": ["default", "default"], "gap_satisfaction_60plus": [0.1, 0.3],
                           "served_satisfaction": [0.8, 0.8], "satisfaction_all": [0.7, 0.6]})
     g, c = map_values(grids, comms)
     assert list(g["served_satisfaction"]) == pytest.approx([0.6, 0.8])
