@@ -43,6 +43,22 @@ APP_PER_INTERNET = 0.25 / 0.43
 KM_PER_DEGREE = 111.32
 
 
+def read_text_csv(path, row: str, **kwargs) -> pd.DataFrame:
+    """A CSV of text cells (UTF-8, a byte-order mark allowed), or one DataError naming what is wrong:
+    missing, empty, unreadable, or a header without rows (`row`: what one row stands for)."""
+    try:
+        df = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig", **kwargs)
+    except FileNotFoundError:
+        raise DataError(f"file not found: '{path}'") from None
+    except pd.errors.EmptyDataError:
+        raise DataError(f"'{path}' is empty: expected a header row and one row per {row}") from None
+    except (UnicodeDecodeError, pd.errors.ParserError) as e:
+        raise DataError(f"'{path}' is not a readable UTF-8 CSV: {str(e).splitlines()[0]}") from None
+    if df.empty:
+        raise DataError(f"'{path}' has a header but no rows")
+    return df
+
+
 class DataError(ValueError):
     """Bad district or case data: the message names the file, the rows, the columns and the allowed values."""
 
@@ -103,14 +119,7 @@ def read_table(path: str | Path) -> tuple[pd.DataFrame, str]:
         df = pd.DataFrame(rows).fillna("")
         df["_where"] = [f"feature {i}" for i in range(len(df))]
         return df, "feature"
-    try:
-        df = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig", comment="#")
-    except pd.errors.EmptyDataError:
-        raise DataError(f"'{path}' is empty: expected a header row and one row per community") from None
-    except (UnicodeDecodeError, pd.errors.ParserError) as e:
-        raise DataError(f"'{path}' is not a readable UTF-8 CSV: {str(e).splitlines()[0]}") from None
-    if df.empty:
-        raise DataError(f"'{path}' has a header but no rows")
+    df = read_text_csv(path, "community", comment="#")
     # line numbers as an editor shows them (comment lines and the header come first)
     lines = [i + 1 for i, text in enumerate(path.read_text(encoding="utf-8-sig").splitlines())
              if text.strip() and not text.lstrip().startswith("#")][1:]

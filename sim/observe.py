@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from sim.caselog import AGE_GROUPS, CANONICAL_COLUMNS, OUTCOMES, REQUIRED_COLUMNS, SATISFACTION_LEVELS
-from sim.district import DataError, district_residents, problems_message
+from sim.district import DataError, district_residents, problems_message, read_text_csv
 
 MAX_ROW_ERRORS = 20
 Z95 = 1.959964
@@ -124,16 +124,7 @@ def to_export(frame: pd.DataFrame, mapping: Mapping) -> pd.DataFrame:
 def read_cases(path: str | Path, mapping: Mapping, communities: list[str] | None = None) -> pd.DataFrame:
     """A case export as canonical records, every row checked (raises one DataError listing the bad rows)."""
     path = Path(path)
-    try:
-        raw = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise DataError(f"case file not found: '{path}'") from None
-    except pd.errors.EmptyDataError:
-        raise DataError(f"'{path}' is empty: expected a header row and one row per contact") from None
-    except (UnicodeDecodeError, pd.errors.ParserError) as e:
-        raise DataError(f"'{path}' is not a readable UTF-8 CSV: {str(e).splitlines()[0]}") from None
-    if raw.empty:
-        raise DataError(f"'{path}' has a header but no rows")
+    raw = read_text_csv(path, "contact")
     return canonical_cases(raw, mapping, communities, origin=str(path))
 
 
