@@ -48,7 +48,9 @@ def same_outputs(a, b) -> bool:
     keys = set(a.summary) & set(b.summary)
     close = all(np.isclose(float(a.summary[k]), float(b.summary[k]), rtol=1e-9, equal_nan=True) for k in keys)
     cols = [c for c in a.daily.columns if c in b.daily.columns]
-    return close and np.allclose(a.daily[cols].to_numpy(float), b.daily[cols].to_numpy(float), rtol=1e-9) \
+    return close and np.allclose(a.daily[cols].to_numpy(float), b.daily[cols].to_numpy(float), rtol=1e-9,
+                                 equal_nan=True) \
+        and a.grids.shape == b.grids.shape \
         and np.allclose(a.grids.to_numpy(float), b.grids.to_numpy(float), rtol=1e-9, equal_nan=True)
 
 

@@ -38,10 +38,11 @@ class Mechanism:
         With `width`, each draw is a row of that many values."""
         if len(self.rngs) == 1:
             return draw(self.rngs[0], runs.size)
+        # the draws made run by run, then put in place: entries sorted by run (stable, so each run's
+        # entries keep their order) receive the concatenated draws
+        counts = np.bincount(runs, minlength=len(self.rngs))
+        drawn = [draw(rng, int(k)) for rng, k in zip(self.rngs, counts) if k]
         out = np.empty(runs.size if width is None else (runs.size, width))
-        for r, rng in enumerate(self.rngs):
-            mine = runs == r
-            k = int(np.count_nonzero(mine))
-            if k:
-                out[mine] = draw(rng, k)
+        if drawn:
+            out[np.argsort(runs, kind="stable")] = np.concatenate(drawn)
         return out
