@@ -132,8 +132,10 @@ def parse_practical(items: Sequence[str] | None, flag: str = "--practical") -> d
 # The table
 
 def _t_stats(d: np.ndarray) -> tuple[float, float, float, float]:
-    """Mean, 95% t interval and two-sided p-value of paired differences (NaN-aware)."""
-    from scipy import stats
+    """Mean, 95% t interval (:func:`sim.runner.mean_ci`) and two-sided p-value of paired differences
+    (NaN-aware)."""
+    from scipy.special import stdtr
+    from sim.runner import mean_ci
     d = d[np.isfinite(d)]
     if d.size == 0:
         return (float("nan"),) * 4
@@ -143,10 +145,9 @@ def _t_stats(d: np.ndarray) -> tuple[float, float, float, float]:
     sd = float(d.std(ddof=1))
     if sd == 0:
         return mean, mean, mean, (1.0 if mean == 0 else 0.0)
-    se = sd / np.sqrt(d.size)
-    half = float(stats.t.ppf(0.975, d.size - 1)) * se
-    p = float(2 * stats.t.sf(abs(mean) / se, d.size - 1))
-    return mean, mean - half, mean + half, p
+    _, lo, hi = mean_ci(d)
+    p = float(2 * stdtr(d.size - 1, -abs(mean) / (sd / np.sqrt(d.size))))
+    return mean, lo, hi, p
 
 
 def paired_rows(base: pd.DataFrame, other: pd.DataFrame,
