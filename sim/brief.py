@@ -23,6 +23,7 @@ import pandas as pd
 import yaml
 
 from sim.metrics import E_ORDER, METRIC_BY_NAME
+from sim.scenario import kind_label
 from sim.verdicts import (BETTER, MULTIPLICITY, NO_CHANGE, UNCERTAIN, VERDICT_LABELS, WORSE, _t_stats, counts_by_e,
                           e_label, label, unit, verdict_label)
 
@@ -107,14 +108,11 @@ TEXT: dict[str, dict[str, str]] = {
                  "zh": "附录：全部指标（与现状的差值及判定；区间与阈值见 comparison.csv）"},
     "threshold": {"en": "Threshold", "zh": "阈值"},
 }
-KIND_ZH = {"default": "默认", "old_inner_city": "老城区", "commodity_estate": "商品房小区", "urban_village": "城中村",
-           "rural_village": "农村"}
-
-
 def _kind(kind: str, lang: str) -> str:
     if not kind or kind == "default":
         return ""
-    return f"（{KIND_ZH.get(kind, kind)}）" if lang == "zh" else f" ({kind})"
+    name = kind_label(kind, lang)
+    return f"（{name}）" if lang == "zh" else f" ({name})"
 
 
 def t(key: str, lang: str, **kw) -> str:

@@ -147,6 +147,18 @@ def _default_kinds() -> dict[str, CommunityKind]:
     }
 
 
+
+def kind_label(kind: str, lang: str, description: str | None = None) -> str:
+    """A community kind's name for people: in Chinese, the name that opens its description (the shipped
+    kind's, unless the scenario's is given: "城中村: an urban village …" → 城中村), else its key."""
+    if description is None:
+        shipped = _default_kinds().get(kind)
+        description = shipped.description if shipped else ""
+    zh, sep, _ = description.partition(":")
+    if lang == "zh" and sep and zh.strip():
+        return zh.strip()
+    return kind.replace("_", " ")
+
 class Population(Section):
     title_zh: ClassVar[str] = "人口与区划"
     subdistricts: int = P(1, 1, 500, "", "subdistricts (街道) simulated; each has its own governance centre",

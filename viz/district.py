@@ -21,7 +21,8 @@ import numpy as np
 import pandas as pd
 
 from sim.metrics import METRIC_BY_NAME
-from viz.i18n import DECIMALS, PERCENT_UNITS, fmt_value, kind_label, metric_label, t
+from sim.scenario import kind_label
+from viz.i18n import DECIMALS, PERCENT_UNITS, fmt_value, metric_label, t
 
 MAP_NAME = "govsim-district"
 
@@ -161,7 +162,7 @@ def tooltip_rows(lang: str) -> list[tuple[str, str, str]]:
 
 def tooltip_head(row, community, lang: str) -> str:
     return (f"<b>G{int(row['grid'])}</b> · {html.escape(str(community['name']))} "
-            f"({html.escape(kind_label(str(community['kind']), str(community.get('kind_description', '')), lang))})")
+            f"({html.escape(kind_label(str(community['kind']), lang, str(community.get('kind_description', ''))))})")
 
 
 def tooltip(row, community, lang: str) -> str:
@@ -199,7 +200,7 @@ def map_option(grids: pd.DataFrame, communities: pd.DataFrame, anchors, measure:
         info = comm[c]
         name = str(info["name"])
         if info["kind"] not in ("", "default") and name == f"community {c}":   # unnamed: its number and kind
-            name = f"{c} · " + kind_label(str(info["kind"]), str(info.get("kind_description", "")), lang)
+            name = f"{c} · " + kind_label(str(info["kind"]), lang, str(info.get("kind_description", "")))
         labels.append({"name": name, "value": [x, y + 0.05]})
     return {
         "epoch": epoch,

@@ -83,14 +83,6 @@ def series_label(name: str, lang: str) -> str:
     return s.label_zh if lang == "zh" else s.label
 
 
-def kind_label(kind: str, description: str, lang: str) -> str:
-    """A community kind's name: the Chinese name that opens its declared description, or its key."""
-    zh, sep, _ = description.partition(":")
-    if lang == "zh" and sep and zh.strip():
-        return zh.strip()
-    return kind.replace("_", " ")
-
-
 # Decimals by unit, so that every number of one unit reads alike wherever it is shown.
 PERCENT_UNITS = {"share"}
 DECIMALS = {"0–1": 3, "days": 1, "million yuan": 2, "yuan": 0, "open cases": 0, "count": 0, "cases": 0,
