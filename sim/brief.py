@@ -24,7 +24,7 @@ import yaml
 
 from sim.metrics import E_ORDER, METRIC_BY_NAME
 from sim.scenario import kind_label
-from sim.verdicts import (BETTER, MULTIPLICITY, NO_CHANGE, UNCERTAIN, VERDICT_LABELS, WORSE, _t_stats, counts_by_e,
+from sim.verdicts import (BETTER, MULTIPLICITY, NO_CHANGE, UNCERTAIN, VERDICT_LABELS, WORSE, _t_stats, by_e, counts_by_e,
                           e_label, label, unit, verdict_label)
 
 # The headline indicators of the one-page table, per E (the full table is comparison.csv).
@@ -347,23 +347,18 @@ def appendix(comp: pd.DataFrame, base: str, options: list[str], lang: str) -> st
     out = [f"<div class='appendix'><h2>{e(t('appendix', lang))}</h2><table><tr><th>{e(t('indicator', lang))}</th>"
            f"<th>{e(t('status_quo', lang))}</th><th>{e(t('threshold', lang))}</th>"
            + "".join(f"<th>{e(n)}</th>" for n in options) + "</tr>"]
-    for E in E_ORDER:
-        part = comp[comp["E"] == E]
-        if part.empty:
-            continue
+    for E, indicators in by_e(comp, options):
         out.append(f'<tr class="e"><td colspan="{3 + len(options)}">{e(e_label(E, lang))}</td></tr>')
-        for metric in dict.fromkeys(part["metric"]):
-            m = METRIC_BY_NAME[metric]
-            rows = part[part["metric"] == metric].set_index("scenario")
+        for row in indicators:
+            m = row.metric
             cells = []
-            for n in options:
-                r = rows.loc[n]
+            for r in row.options:
                 v = verdict_label(r["verdict"], lang, short=True)
                 cls = {BETTER: "better", WORSE: "worse", NO_CHANGE: "same", UNCERTAIN: "unsure"}.get(r["verdict"], "nj")
                 cells.append(f"<td class='{cls}'>{_fmt(r['difference'], True)} {e(v)}</td>")
-            thr = "" if m.better == "neither" else _fmt(rows["threshold"].iloc[0])
+            thr = "" if m.better == "neither" else _fmt(row.threshold)
             out.append(f"<tr><td>{e(label(m, lang))} <small>({e(unit(m, lang))})</small></td>"
-                       f"<td>{_fmt(rows['base'].iloc[0])}</td><td>{thr}</td>{''.join(cells)}</tr>")
+                       f"<td>{_fmt(row.base)}</td><td>{thr}</td>{''.join(cells)}</tr>")
     out.append("</table></div>")
     return "".join(out)
 

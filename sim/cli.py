@@ -406,9 +406,8 @@ def comparison_table(comp: pd.DataFrame, base: str, scenarios: list[str], *, lan
     per scenario the paired difference, its 95% interval and the verdict."""
     import numpy as np
 
-    from sim.metrics import E_ORDER, METRIC_BY_NAME
     from sim.output import format_number
-    from sim.verdicts import MULTIPLICITY, e_label, label, unit, verdict_label
+    from sim.verdicts import MULTIPLICITY, by_e, e_label, label, unit, verdict_label
     n = int(comp["replications"].max()) if len(comp) else 0
     method = comp["multiplicity"].iloc[0] if len(comp) else "holm"
     zh = lang == "zh"
@@ -424,17 +423,12 @@ def comparison_table(comp: pd.DataFrame, base: str, scenarios: list[str], *, lan
     table.add_column(escape(base), justify="right", no_wrap=True)
     for name in scenarios:
         table.add_column(escape(name), justify="right", ratio=2, min_width=9, overflow="fold")
-    for e in E_ORDER:
-        part = comp[comp["E"] == e]
-        if part.empty:
-            continue
+    for e, indicators in by_e(comp, scenarios):
         table.add_row(f"[bold]{escape(e_label(e, lang))}[/bold]")
-        for metric in dict.fromkeys(part["metric"]):
-            m = METRIC_BY_NAME[metric]
-            rows = part[part["metric"] == metric].set_index("scenario")
+        for row in indicators:
+            m = row.metric
             cells = []
-            for name in scenarios:
-                r = rows.loc[name]
+            for r in row.options:
                 v = r["verdict"]
                 style = VERDICT_STYLE.get(v, "")
                 half = (r["ci_high"] - r["ci_low"]) / 2
@@ -443,7 +437,7 @@ def comparison_table(comp: pd.DataFrame, base: str, scenarios: list[str], *, lan
                 word = f"\n[{style}]{escape(verdict_label(v, lang, short=True))}[/{style}]" if style else ""
                 cells.append(f"{format_number(r['difference'], signed=True)}{spread}{word}")
             table.add_row(f"{ARROWS.get(m.better) or ' '} {escape(label(m, lang, short=True))} [dim]({escape(unit(m, lang))})[/dim]",
-                          format_number(rows["base"].iloc[0]), *cells)
+                          format_number(row.base), *cells)
         table.add_section()
     return table
 

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from sim.metrics import E_LABELS_ZH, METRIC_BY_NAME, METRICS, Metric
+from sim.metrics import E_LABELS_ZH, E_ORDER, METRIC_BY_NAME, METRICS, Metric
 
 ALPHA = 0.05
 BETTER, WORSE, NO_CHANGE, UNCERTAIN, NOT_JUDGED = "better", "worse", "no meaningful change", "uncertain", "not judged"
@@ -248,3 +248,28 @@ def counts_by_e(comp: pd.DataFrame) -> pd.DataFrame:
     j = comp[comp["verdict"].isin(VERDICTS)]
     c = j.groupby(["scenario", "E", "verdict"]).size().unstack("verdict", fill_value=0)
     return c.reindex(columns=list(VERDICTS), fill_value=0)
+
+
+@dataclass(frozen=True)
+class IndicatorRow:
+    """One indicator of a comparison as the tables show it: its base value, its practical threshold and
+    each compared scenario's row (difference, interval, verdict) in the order asked for."""
+    metric: Metric
+    base: float
+    threshold: float
+    options: list[pd.Series]
+
+
+def by_e(comp: pd.DataFrame, scenarios: Sequence[str]):
+    """The rows of a comparison table (:func:`comparison_table`) grouped as every table of it shows them
+    (the CLI's and the brief's): per E in order, that E's indicators in table order."""
+    for e in E_ORDER:
+        part = comp[comp["E"] == e]
+        if part.empty:
+            continue
+        rows = []
+        for metric in dict.fromkeys(part["metric"]):
+            of = part[part["metric"] == metric].set_index("scenario")
+            rows.append(IndicatorRow(METRIC_BY_NAME[metric], of["base"].iloc[0], of["threshold"].iloc[0],
+                                     [of.loc[name] for name in scenarios]))
+        yield e, rows
