@@ -505,8 +505,10 @@ def run(
         target = output.claim_out_dir(out, default_out(scenario.name), force=force)  # before a long run
     err.print(f"{escape(scenario.name)}: {warm.describe(scenario)}")
     warm_info = None
+    report = None
     if targets:
         results = _precise({scenario.name: scenario}, targets, max_replications, None)[scenario.name]
+        report = _PRECISION_REPORTS[-1]
         scenario = with_changes(scenario, {"run.replications": len(results)})
     else:
         with _scratch() as scratch:
@@ -517,7 +519,8 @@ def run(
             if state:
                 warm_info = warm.manifest(state)
     with user_errors(output.OutputError, OSError), output.staged_dir(target, replace=force) as tmp:
-        tables = output.write_run(tmp, scenario, results, source=file, figures=not no_figures, warm_start=warm_info)
+        tables = output.write_run(tmp, scenario, results, source=file, figures=not no_figures, warm_start=warm_info,
+                                  precision=report.to_dict() if report else None)
     con = _stdout()
     con.print(e_table(tables.summary_table, f"4E indicators — {escape(scenario.name)} "
                                             f"(mean and 95% interval over {len(results)} replications)"))

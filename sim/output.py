@@ -352,7 +352,7 @@ def run_tables(scenario: Scenario, results: Sequence[RunResult]) -> RunTables:
 
 def write_run(directory: Path, scenario: Scenario, results: Sequence[RunResult], *,
               source: str | None = None, figures: bool = True, tables: RunTables | None = None,
-              warm_start: dict | None = None) -> RunTables:
+              warm_start: dict | None = None, precision: dict | None = None) -> RunTables:
     """Write a run directory: tables, resolved scenario, figures, README and (last) the manifest."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
@@ -375,7 +375,8 @@ def write_run(directory: Path, scenario: Scenario, results: Sequence[RunResult],
     info = manifest(kind="run", scenario_name=scenario.name, source=source, seed=scenario.run.seed,
                     replications=len(results), steps=scenario.run.steps, seeds=[int(r.seed) for r in results],
                     n_residents=scenario.n_residents, outputs=files,
-                    **({"warm_start": warm_start} if warm_start else {}))
+                    **({"warm_start": warm_start} if warm_start else {}),
+                    **({"precision": precision} if precision else {}))
     write_own_manifest(directory, info, paths.files_below(directory))
     return tables
 

@@ -2,6 +2,7 @@
 gaps judged by their distance from parity, every metric drawn, the side-by-side table, --precision."""
 
 from __future__ import annotations
+import json
 
 import numpy as np
 import pandas as pd
@@ -225,3 +226,5 @@ def test_run_precision_adds_replications_with_the_seeds_of_a_plain_run(scen, tmp
     assert "reached the cap of 6" in res.stderr and "NOT MET" in res.stderr
     summary = pd.read_parquet(tmp_path / "run2" / "summary.parquet")
     assert summary["seed"].tolist() == [replication_seed(20261122, k) for k in range(6)]
+    recorded = json.loads((tmp_path / "run2" / "manifest.json").read_text())["precision"]   # beside the outputs
+    assert recorded["replications"] == 6 and "median_days" in json.dumps(recorded)
