@@ -2,6 +2,7 @@
 gaps judged by their distance from parity, every metric drawn, the side-by-side table, --precision."""
 
 from __future__ import annotations
+
 import json
 
 import numpy as np
