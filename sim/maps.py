@@ -1,7 +1,7 @@
 """The sentiment map (民情地图): the district's communities and grids coloured by an outcome.
 
 Communities are drawn from their polygons (``population.communities[].polygon``, planar units, no map
-tiles: government intranets are offline) or, without polygons, laid out as a square lattice. Each
+tiles: government intranets are offline) or, without polygons, as generated blocks of grid cells. Each
 community's polygon is cut into its grids as strips of equal area along its longer side (the model
 knows how many grids a community has, not their outlines). Grid outcomes colour the grids, community
 outcomes the whole community. Each outcome is declared once in :data:`MAP_OUTCOMES` with its labels in
@@ -137,30 +137,52 @@ def split_polygon(poly, parts: int) -> list[list]:
     return strips
 
 
-def community_shapes(scenario) -> list[list]:
-    """Each community's outline: its polygon, or a unit square of a lattice when none is given."""
+def _block(grids: int) -> tuple[int, int]:
+    """Columns and rows of a generated community block of `grids` near-square cells."""
+    cols = math.ceil(math.sqrt(max(grids, 1)))
+    return cols, math.ceil(max(grids, 1) / cols)
+
+
+def layout(scenario) -> tuple[list[list], list[list]]:
+    """The district's map: each community's outline and each grid's (grids in model order: a community's
+    grids are contiguous). A community with a polygon is cut into its grids as strips of equal area; one
+    without is drawn as a block of near-square grid cells, the blocks set out in rows with a street
+    between (a schematic, the same for the same district every time). The CLI's sentiment map and the
+    view's map both draw this."""
     from sim.scenario import resolved_communities
     comms = resolved_communities(scenario)
-    if all(c.polygon for c in comms):
-        return [list(c.polygon) for c in comms]
-    side = math.ceil(math.sqrt(len(comms)))
-    shapes = []
-    for i, c in enumerate(comms):
+    drawn = [c for c in comms if not c.polygon]
+    if drawn:
+        bw = max(_block(c.grids)[0] for c in drawn)
+        bh = max(_block(c.grids)[1] for c in drawn)
+        per_row = max(1, math.ceil(math.sqrt(len(drawn) * bh / bw * 1.6)))
+    outlines, cells, k = [], [], 0
+    for c in comms:
         if c.polygon:
-            shapes.append(list(c.polygon))
+            outlines.append([tuple(map(float, p)) for p in c.polygon])
+            cells.extend(split_polygon(c.polygon, c.grids))
             continue
-        x, y = i % side, -(i // side)
-        shapes.append([(x * 1.1, y * 1.1), (x * 1.1 + 1, y * 1.1), (x * 1.1 + 1, y * 1.1 + 1), (x * 1.1, y * 1.1 + 1)])
-    return shapes
+        x0, y0 = (k % per_row) * (bw + 1.0), -(k // per_row) * (bh + 0.8)
+        k += 1
+        cols, rows = _block(c.grids)
+        for g in range(c.grids):
+            x, y = x0 + g % cols, y0 - g // cols
+            cells.append([(x, y), (x + 1, y), (x + 1, y - 1), (x, y - 1)])
+        last = c.grids - (rows - 1) * cols   # cells in the last row
+        outlines.append([(x0, y0), (x0 + cols, y0), (x0 + cols, y0 - rows + 1), (x0 + last, y0 - rows + 1),
+                         (x0 + last, y0 - rows), (x0, y0 - rows)] if last < cols else
+                        [(x0, y0), (x0 + cols, y0), (x0 + cols, y0 - rows), (x0, y0 - rows)])
+    return outlines, cells
+
+
+def community_shapes(scenario) -> list[list]:
+    """Each community's outline (see :func:`layout`)."""
+    return layout(scenario)[0]
 
 
 def grid_shapes(scenario) -> list[list]:
-    """Each grid's outline (grids in model order: a community's grids are contiguous)."""
-    from sim.scenario import resolved_communities
-    out = []
-    for comm, shape in zip(resolved_communities(scenario), community_shapes(scenario)):
-        out.extend(split_polygon(shape, comm.grids))
-    return out
+    """Each grid's outline, grids in model order (see :func:`layout`)."""
+    return layout(scenario)[1]
 
 
 # --------------------------------------------------------------------------------------------------

@@ -147,12 +147,33 @@ def test_a_polygon_is_cut_into_strips_of_equal_area():
     assert [area(s) for s in strips] == pytest.approx([area(poly) / 4] * 4, rel=1e-6)
 
 
-def test_communities_without_polygons_are_laid_out_as_a_lattice():
+def test_communities_without_polygons_are_laid_out_as_blocks_of_grid_cells():
     sc = build_scenario({"population": {"communities_per_subdistrict": 5, "grids_per_community": 3}})
-    shapes = community_shapes(sc)
-    assert len(shapes) == 5 and len(grid_shapes(sc)) == 15
+    shapes, cells = community_shapes(sc), grid_shapes(sc)
+    assert len(shapes) == 5 and len(cells) == 15
     centres = {tuple(np.mean(s, axis=0).round(3)) for s in shapes}
     assert len(centres) == 5                                  # no two on top of each other
+    assert [area(c) for c in cells] == pytest.approx([1.0] * 15)   # unit cells
+    # each community's outline covers exactly its cells (3 cells: an L of a 2 × 2 block)
+    assert [area(s) for s in shapes] == pytest.approx([3.0] * 5)
+
+
+def test_the_view_map_draws_the_district_file_polygons():
+    """The cockpit's map and the CLI's sentiment map share one layout: with the district file's
+    polygons, the view's grids are the strips cut from them, covering each community exactly."""
+    from viz.district import district_geojson
+    sc = load_scenario("district_example")
+    geo = district_geojson(sc)
+    rings = [f["geometry"]["coordinates"][0][:-1] for f in geo["features"]]
+    assert len(rings) == sc.n_grids
+    start = 0
+    for c in resolved_communities(sc):
+        mine = rings[start:start + c.grids]
+        start += c.grids
+        assert sum(area(r) for r in mine) == pytest.approx(area(c.polygon), rel=1e-3)
+        inside = np.array(c.polygon, float)
+        lo, hi = inside.min(axis=0) - 1e-6, inside.max(axis=0) + 1e-6
+        assert all((lo <= np.array(r)).all() and (np.array(r) <= hi).all() for r in mine)
 
 
 def test_govsim_run_writes_the_sentiment_map(tmp_path):

@@ -149,7 +149,7 @@ def MapPanel(model: VizModel, state: ViewState, height: str = "430px"):
     lang = state.lang.value
     measure = state.measure.value
     grid_community = solara.use_memo(lambda: model.grid_frame()["community"].to_numpy(), [model])
-    geo = solara.use_memo(lambda: district.district_geojson(grid_community), [model])
+    geo = solara.use_memo(lambda: district.district_geojson(model.base_scenario), [model])
     anchors = solara.use_memo(lambda: district.community_anchors(geo, grid_community), [model])
 
     def option():

@@ -1,10 +1,9 @@
-"""The district map (民情地图): a generated layout of the grids, coloured by a per-grid outcome.
+"""The district map (民情地图): the grids, coloured by a per-grid outcome.
 
-The scenario has no geography, so the layout is generated: each community is a block of grid cells
-(near square), the blocks set out in rows; cell corners are shifted a little so that grids look like
-the irregular plots of a real district, the same picture for the same district every time. The map is
-one ECharts ``map`` series over this GeoJSON, coloured through a ``visualMap``; a grid's figures are in
-its tooltip, and a click opens the inspector.
+The layout is the one the CLI's sentiment map draws (:func:`sim.maps.layout`): the communities'
+polygons from the district file, cut into their grids, or generated blocks of grid cells where a
+scenario has no geography. The map is one ECharts ``map`` series over this GeoJSON, coloured through a
+``visualMap``; a grid's figures are in its tooltip, and a click opens the inspector.
 
 What can colour the map is the per-grid version of a declared 4E metric (its label, unit and better
 direction come from :mod:`sim.metrics`), plus a few grid figures with no district-wide metric.
@@ -81,38 +80,13 @@ COLOURS = {   # low -> high
 MIN_SPAN = {"0–1": 0.1, "share": 0.1, "days": 2.0, "count": 5.0}
 
 
-def block_shape(grids_per_community: int) -> tuple[int, int]:
-    """Columns and rows of one community's block of grid cells (near square)."""
-    bw = math.ceil(math.sqrt(grids_per_community))
-    return bw, math.ceil(grids_per_community / bw)
-
-
-def district_geojson(grid_community: np.ndarray) -> dict:
-    """GeoJSON of the grids (feature name "G<k>"), community blocks in rows with a street between."""
-    grid_community = np.asarray(grid_community)
-    n_comm = int(grid_community.max()) + 1 if grid_community.size else 0
-    sizes = np.bincount(grid_community, minlength=n_comm)
-    bw, bh = block_shape(int(sizes.max()) if n_comm else 1)
-    per_row = max(1, math.ceil(math.sqrt(n_comm * bh / bw * 1.6)))
-    rng = np.random.default_rng(20260101)   # the picture only: the same district looks the same
+def district_geojson(scenario) -> dict:
+    """GeoJSON of the grids (feature name "G<k>"): the district's map as :func:`sim.maps.layout` draws
+    it (the communities' polygons where the district file gives them, generated blocks elsewhere)."""
+    from sim.maps import grid_shapes
     features = []
-    local = np.zeros(n_comm, dtype=int)
-    corners = {}
-    for g, c in enumerate(grid_community.tolist()):
-        k = local[c]
-        local[c] += 1
-        ox, oy = (c % per_row) * (bw + 1.0), (c // per_row) * (bh + 0.8)
-        i, j = k % bw, k // bw
-
-        def corner(ci, cj, c=c, ox=ox, oy=oy):
-            key = (c, ci, cj)
-            if key not in corners:
-                inner = 0 < ci < bw and 0 < cj < bh
-                dx, dy = rng.uniform(-0.22, 0.22, 2) if inner else (0.0, 0.0)
-                corners[key] = (round(ox + ci + dx, 4), round(-(oy + cj + dy), 4))
-            return corners[key]
-
-        ring = [corner(i, j), corner(i + 1, j), corner(i + 1, j + 1), corner(i, j + 1)]
+    for g, ring in enumerate(grid_shapes(scenario)):
+        ring = [(round(float(x), 4), round(float(y), 4)) for x, y in ring]
         features.append({"type": "Feature", "properties": {"name": f"G{g}"},
                          "geometry": {"type": "Polygon", "coordinates": [[*ring, ring[0]]]}})
     return {"type": "FeatureCollection", "features": features}

@@ -45,7 +45,7 @@ def test_map_has_a_polygon_per_grid_and_shows_differences_between_communities():
     model = VizModel(scenario_file="mixed_district.yaml", residents=8000)
     model.run_for(60)
     grids, comms = model.district()
-    geo = district.district_geojson(grids["community"].to_numpy())
+    geo = district.district_geojson(model.base_scenario)
     assert [f["properties"]["name"] for f in geo["features"]] == [f"G{g}" for g in grids["grid"]]
     by_comm = grids.groupby("community")["share_60plus"].mean()
     assert by_comm.max() - by_comm.min() > 0.05   # the kinds differ, and the map can show it
