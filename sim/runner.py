@@ -62,8 +62,9 @@ def burn_in(scenario: Scenario, days: int, replications: int | None = None, seed
     from sim.scenario import with_changes
     reps = scenario.run.replications if replications is None else replications
     root = scenario.run.seed if seed is None else seed
+    first = scenario.run.first_replication
     model = GovernanceModel(with_changes(scenario, {"run.steps": days}),
-                            seeds=[replication_seed(root, k) for k in range(reps)])
+                            seeds=[replication_seed(root, first + k) for k in range(reps)])
     return model.run()
 
 

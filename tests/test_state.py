@@ -264,3 +264,13 @@ def test_cli_compare_burn_in_refuses_an_arm_for_another_world_before_burning_in(
     r = _cli("compare", "baseline", "rural_township", "--steps", "5", "--burn-in", "5", "--out", tmp_path / "o")
     assert r.exit_code == 2 and "builds another world than the burnt-in scenario 'baseline'" in r.output
     assert "burn-in:" not in r.output and not (tmp_path / "o").exists()
+
+
+def test_a_burn_in_runs_the_replications_asked_for():
+    """`govsim run --replication K --burn-in D` burns in replication K (its seed, as a plain run of
+    replication K uses), not replication 0."""
+    from sim.runner import replication_seed
+    sc = load_scenario("baseline", {"run.first_replication": 3, "run.replications": 2,
+                                    "run.steps": 5})
+    model = burn_in(sc, 2)
+    assert model.seeds == [replication_seed(sc.run.seed, 3), replication_seed(sc.run.seed, 4)]
