@@ -120,6 +120,16 @@ def test_a_huge_population_is_refused_with_a_memory_estimate(here):
     assert_refused(*call("run", p, "--no-figures"), contains="GB")
 
 
+def test_a_sweep_too_big_for_memory_is_refused_before_anything_is_written(here):
+    """The sweep's largest point (its population factors at their largest) times a batch of
+    replications, in every worker, must fit; the estimate is given, and no sweep directory appears."""
+    p = experiment(here, factors={"population.residents_per_grid": {"levels": [1000, 5000]}},
+                   settings={"population.subdistricts": 20, "population.communities_per_subdistrict": 40,
+                             "population.grids_per_community": 20})   # up to 80 million residents a run
+    assert_refused(*call("sweep", str(p), "--workers", "2"), contains="GB")
+    assert not (here / "runs").exists()
+
+
 def test_bad_set_value_names_the_set(here):
     assert_refused(*call("validate", "baseline", "--set", "policies.training_level=lots"), contains="--set")
 

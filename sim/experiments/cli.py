@@ -12,6 +12,7 @@ from typing import List, Optional
 import typer
 
 from sim.paths import UnsafePathError, user_path
+from sim.resources import ResourceError
 from sim.scenario import ScenarioError
 
 from .errors import ExperimentError
@@ -30,7 +31,7 @@ def _clean_errors(fn):
     def wrapper(*args, **kwargs):
         try:
             return fn(*args, **kwargs)
-        except (ExperimentError, ScenarioError, UnsafePathError) as e:
+        except (ExperimentError, ScenarioError, UnsafePathError, ResourceError) as e:
             _fail(str(e))
         except OSError as e:  # a full or read-only disk, a path under a file: one line, no traceback
             if not e.strerror:

@@ -158,6 +158,16 @@ class GovsimModel:
     def runner(self, base_data: dict | None, settings: dict, options: BaseModel, state: str | None = None) -> Runner:
         return GovsimRunner(base_data or {}, dict(settings), state)
 
+    def residents_at_once(self, base_data: dict | None, settings: dict, design, replications: int) -> int:
+        """The most residents one worker holds at once in this sweep: a point's batch of replications
+        (:func:`sim.runner.batches`) at the largest population the design asks for (every population
+        factor at its largest value in the design: each of them can only add residents)."""
+        from sim.runner import batches
+        top = {c: design[c].max() for c in design.columns if str(c).startswith("population.")}
+        runner = GovsimRunner(base_data or {}, dict(settings))
+        scenario = runner.scenario({k: (v.item() if hasattr(v, "item") else v) for k, v in top.items()})
+        return len(batches(scenario, list(range(replications)))[0]) * scenario.n_residents
+
 
 # --------------------------------------------------------------------------------------------------
 # ishigami: a test function with known Sobol' indices, run through the same sweep and analysis code
@@ -242,6 +252,9 @@ class IshigamiModel:
 
     def preflight(self) -> None:
         pass
+
+    def residents_at_once(self, base_data, settings: dict, design, replications: int) -> int:
+        return 0   # a formula: nothing held
 
     def runner(self, base_data, settings: dict, options: BaseModel) -> Runner:
         return IshigamiRunner(options)  # type: ignore[arg-type]

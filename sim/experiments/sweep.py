@@ -19,6 +19,7 @@ neither stall the sweep nor take other runs with it.
 from __future__ import annotations
 
 import math
+import os
 import time
 from collections import deque
 from concurrent.futures import FIRST_COMPLETED, wait
@@ -80,6 +81,10 @@ def run_sweep(exp: Experiment, out: str | Path | None = None, *, workers: int | 
     """Run every run of ``exp`` not yet recorded in ``out``; return the counts."""
     check_options(workers, cluster, chunk_size)
     exp.model_obj.preflight()
+    if backend is None and cluster is None:   # worker processes on this machine: refuse, before anything is
+        from sim.resources import check_memory   # written, a sweep that cannot fit in its memory
+        check_memory(exp.model_obj.residents_at_once(exp.base_data, exp.settings, exp.sample_design(), exp.replications),
+                     processes=workers or os.cpu_count() or 1, what=f"sweep '{exp.name}'")
     sd = SweepDir(paths.user_path(out) or default_out_dir(exp))
     sd.check_usable()  # before the lock file is made: never write into a directory that is not a sweep
     with sd.lock():
