@@ -223,7 +223,7 @@ def run_calibration(cal: Calibration, out: Path, progress=None) -> dict:
     """Run (or resume) the study in `out` up to the budget; write the results; return a summary."""
     import optuna
 
-    from sim.experiments.evaluators import make_backend
+    from sim.experiments.evaluators import LostTask, make_backend, map_resubmitting
     from sim.runner import replication_seed
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     out.mkdir(parents=True, exist_ok=True)
@@ -235,8 +235,8 @@ def run_calibration(cal: Calibration, out: Path, progress=None) -> dict:
     se = np.array([t.se for t in cal.targets])
     seeds = [replication_seed(cal.seed, k) for k in range(cal.replications)]
     done = sum(t.state == optuna.trial.TrialState.COMPLETE for t in study.trials)
+    failed = 0
     with make_backend(cal.workers, cal.cluster) as backend:
-        ex = backend.executor()
         while done < cal.budget:
             batch = [study.ask() for _ in range(min(cal.workers, cal.budget - done))]
             tasks = []
@@ -244,11 +244,14 @@ def run_calibration(cal: Calibration, out: Path, progress=None) -> dict:
                 values = {p: (trial.suggest_int(p, int(math.ceil(lo)), int(math.floor(hi))) if kind == "int"
                               else trial.suggest_float(p, lo, hi)) for p, (lo, hi, kind) in cal.parameters.items()}
                 tasks.append((trial.number, cal.base, values, seeds, cal.steps, cal.start, cal.residents, cal.targets))
-            futures = [ex.submit(evaluate_point, t) for t in tasks]
-            for trial, fut in zip(batch, futures):
-                res = fut.result()
-                if res["error"]:
+            for trial, res in zip(batch, map_resubmitting(backend, evaluate_point, tasks)):
+                if isinstance(res, LostTask) or res["error"]:
                     study.tell(trial, state=optuna.trial.TrialState.FAIL)
+                    failed += 1
+                    if failed > cal.budget:   # every point fails: stop instead of asking for ever
+                        why = res.reason if isinstance(res, LostTask) else res["error"]
+                        raise DataError(f"calibration stopped: {failed} points failed (the last: {why}); "
+                                        "check the scenario and the parameter ranges")
                     continue
                 sims = np.array(res["sims"], dtype=float)
                 d, mu, v, _ = deviance(y, se, sims)

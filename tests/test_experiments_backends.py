@@ -149,3 +149,30 @@ def test_sigkill_and_resume_give_the_uninterrupted_table(tmp_path):
     uninterrupted = tmp_path / "whole"  # the sleep does not change results, only the time they take
     run_sweep(parse_experiment({**spec, "model_options": {"noise": 0.5}}), uninterrupted, workers=1, progress=False)
     pd.testing.assert_frame_equal(comparable(load_results(out)), comparable(load_results(uninterrupted)))
+
+
+def call_runner(task):
+    """A picklable task for map_resubmitting: (runner, values, seed)."""
+    runner, values, seed = task
+    return runner(values, seed)
+
+
+def test_map_resubmitting_runs_lost_tasks_again_and_gives_up_on_a_killer(tmp_path):
+    """What a calibration's points go through: a task whose worker dies once is run again (same
+    result as never lost); one that kills every worker it meets ends as LostTask, the others done."""
+    from sim.experiments.evaluators import LostTask, map_resubmitting
+    from sim.experiments.models import IshigamiOptions, IshigamiRunner
+    markers = tmp_path / "m"
+    markers.mkdir()
+    once = IshigamiRunner(IshigamiOptions(die_above={"x1": 2.0}, die_marker_dir=str(markers)))
+    plain = IshigamiRunner(IshigamiOptions())
+    tasks = [(once, {"x1": x, "x2": 1.0, "x3": 0.5}, k) for k, x in enumerate((-1.0, 3.0, 0.5, 2.5))]
+    with ProcessPool(2) as backend:
+        got = map_resubmitting(backend, call_runner, tasks)
+    assert len(list(markers.iterdir())) == 2   # both x1 > 2 killed their worker once
+    assert got == [plain(v, s) for _, v, s in tasks]
+    always = IshigamiRunner(IshigamiOptions(die_above={"x1": 2.0}))
+    with ProcessPool(2) as backend:
+        got = map_resubmitting(backend, call_runner, [(always, {"x1": 3.0}, 1), (plain, {"x1": 0.0}, 1)],
+                               max_losses=2)
+    assert isinstance(got[0], LostTask) and got[1] == plain({"x1": 0.0}, 1)

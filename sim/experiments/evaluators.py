@@ -24,6 +24,7 @@ import time
 import traceback
 from concurrent.futures import CancelledError, Executor, Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
 from typing import Sequence
 
 from .errors import ExperimentError
@@ -163,6 +164,40 @@ class Backend:
 
     def __exit__(self, *exc):
         self.close()
+
+
+def map_resubmitting(backend: Backend, fn, tasks: Sequence, max_losses: int = 3) -> list:
+    """``fn(task)`` for every task on the backend's workers, results in task order. Tasks lost with
+    their worker (a process killed, a Dask worker gone) are run again on a fresh executor, up to
+    `max_losses` times; a task lost more often gets a :class:`LostTask` in its place. ``fn`` must give
+    the same result wherever it runs (the tasks carry their seeds)."""
+    out: list = [None] * len(tasks)
+    todo = list(range(len(tasks)))
+    losses = 0
+    ex = backend.executor()
+    while todo:
+        futures = [(i, ex.submit(fn, tasks[i])) for i in todo]
+        lost = []
+        for i, fut in futures:
+            try:
+                out[i] = fut.result()
+            except lost_task_errors():
+                lost.append(i)
+        if lost:
+            losses += 1
+            if losses > max_losses:
+                for i in lost:
+                    out[i] = LostTask(f"worker lost while running this task, {losses} times")
+                break
+            ex = backend.restart()
+        todo = lost
+    return out
+
+
+@dataclass(frozen=True)
+class LostTask:
+    """In place of a result: the task's worker was lost every time it was tried."""
+    reason: str
 
 
 class InProcess(Backend):
