@@ -573,6 +573,10 @@ class Series:
     description: str
     read: Callable[["GovernanceModel"], np.ndarray] = field(repr=False, compare=False)
 
+    @property
+    def unit_zh(self) -> str:
+        return SERIES_UNITS_ZH[self.unit]
+
 
 def _event(name):
     row = EVENT_INDEX[name]
@@ -643,6 +647,9 @@ SERIES: tuple[Series, ...] = (
     Series("platform_quality", "Platform data quality", "平台数据质量", "0–1", "share of the platform's data still current",
            lambda m: m.platform.quality.copy()),
 )
+# The daily series' units in Chinese (as the metrics' unit_zh), for the view's axes and the figures.
+SERIES_UNITS_ZH = {"problems": "件", "reports": "次", "open cases": "件", "0–1": "0–1", "million yuan": "百万元",
+                   "warnings": "次", "leaks": "次", "cases": "件", "share": "比例", "calls": "次", "closures": "件"}
 SERIES_BY_NAME = {s.name: s for s in SERIES}
 DAILY_SERIES = tuple(s.name for s in SERIES)
 SERIES_DOC: dict[str, tuple[str, str]] = {s.name: (s.unit, s.description) for s in SERIES}

@@ -148,6 +148,13 @@ def _default_kinds() -> dict[str, CommunityKind]:
 
 
 
+def department_label(key: str, spec: "DepartmentSpec | None", lang: str) -> str:
+    """A department's name for people: its declared Chinese name in Chinese, else its key in words."""
+    if lang == "zh" and spec is not None and spec.name_zh:
+        return spec.name_zh
+    return key.replace("_", " ")
+
+
 def kind_label(kind: str, lang: str, description: str | None = None) -> str:
     """A community kind's name for people: in Chinese, the name that opens its description (the shipped
     kind's, unless the scenario's is given: "城中村: an urban village …" → 城中村), else its key."""
@@ -336,6 +343,8 @@ class DepartmentSpec(Section):
     staff_per_10k: float = P(1.0, 0.0, 1000.0, "staff per 10,000 residents",
                              "case handlers working on residents' cases, per 10,000 residents of each subdistrict they serve", zh="每万人办件人员数")
     joined: bool = Field(False, description="joined to the shared data platform regardless of `policies.share_joined`", json_schema_extra={"zh": "已接入数据共享平台"})
+    name_zh: str = Field("", max_length=40, description="its name in Chinese, for the view and the brief (the key when empty)",
+                         json_schema_extra={"zh": "中文名称"})
 
 
 def _default_departments() -> dict[str, DepartmentSpec]:
@@ -343,11 +352,12 @@ def _default_departments() -> dict[str, DepartmentSpec]:
     # the baseline runs at ~85–90% utilisation, leaving queues (see docs/ODD.md, calibration).
     d = DepartmentSpec
     return {
-        "urban_management": d(staff_per_10k=2.2), "civil_affairs": d(staff_per_10k=1.4),
-        "housing_construction": d(staff_per_10k=1.15), "market_supervision": d(staff_per_10k=0.65),
-        "health": d(staff_per_10k=0.55), "public_security": d(staff_per_10k=0.4),
-        "transport": d(staff_per_10k=0.4), "human_resources": d(staff_per_10k=0.3),
-        "education": d(staff_per_10k=0.35),
+        "urban_management": d(staff_per_10k=2.2, name_zh="城市管理"), "civil_affairs": d(staff_per_10k=1.4, name_zh="民政"),
+        "housing_construction": d(staff_per_10k=1.15, name_zh="住房城乡建设"),
+        "market_supervision": d(staff_per_10k=0.65, name_zh="市场监管"),
+        "health": d(staff_per_10k=0.55, name_zh="卫生健康"), "public_security": d(staff_per_10k=0.4, name_zh="公安"),
+        "transport": d(staff_per_10k=0.4, name_zh="交通运输"), "human_resources": d(staff_per_10k=0.3, name_zh="人力资源社会保障"),
+        "education": d(staff_per_10k=0.35, name_zh="教育"),
     }
 
 

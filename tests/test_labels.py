@@ -140,3 +140,15 @@ def test_short_labels_are_short_and_only_where_needed():
         assert len(f"{m.label_short} ({m.unit})") <= 42, m.name
         if m.short:
             assert len(m.short) < len(m.label), m.name
+
+
+def test_daily_series_and_departments_have_chinese_units_and_names():
+    """The view's chart axes and department rows switch language: every daily series' unit and every
+    shipped department has its Chinese form declared."""
+    from sim.metrics import SERIES
+    from sim.scenario import department_label, load_scenario
+    assert all(s.unit_zh for s in SERIES)
+    specs = load_scenario("baseline").staffing.departments
+    names = [department_label(k, spec, "zh") for k, spec in specs.items()]
+    assert all(n and "_" not in n and not n.isascii() for n in names)
+    assert department_label("urban_management", specs["urban_management"], "en") == "urban management"

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from sim.metrics import SERIES_BY_NAME
-from viz.i18n import series_label, t
+from viz.i18n import series_label, series_unit, t
 
 PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
            "#bcbd22", "#17becf"]
@@ -65,8 +65,8 @@ def series_chart(key: str, frame: pd.DataFrame, twin: pd.DataFrame | None, marks
     names, right = CHARTS[key]
     units = [SERIES_BY_NAME[n].unit for n in names]
     zero_one = all(u == "0–1" for u in units)
-    left_unit = next(u for n, u in zip(names, units) if n not in right)
-    right_unit = SERIES_BY_NAME[right[0]].unit if right else None
+    left_unit = series_unit(next(n for n in names if n not in right), lang)
+    right_unit = series_unit(right[0], lang) if right else None
     x, ys = _axes(x_max, left_unit, right_unit, zero_one)
     series = []
     for k, name in enumerate(names):
@@ -105,7 +105,7 @@ def _frame_option(title, series, legend, x, ys, epoch, with_twin, lang) -> dict:
 
 
 def department_chart(frame: pd.DataFrame, twin: pd.DataFrame | None, departments: list[str],
-                     marks: list[tuple[int, str]], x_max: int, lang: str, epoch) -> dict:
+                     marks: list[tuple[int, str]], x_max: int, lang: str, epoch, labels: list[str] | None = None) -> dict:
     """Cases waiting per department and day as a heat map: one row per department, so nine queues
     never overlap; the unchanged scenario is not drawn here (its total queue is in the headline's
     backlog and the cases chart)."""
@@ -119,7 +119,7 @@ def department_chart(frame: pd.DataFrame, twin: pd.DataFrame | None, departments
         values = frame[col].to_numpy(dtype=float)
         vmax = max(vmax, float(values.max()))
         data += [[d, k, v] for d, v in enumerate(values.tolist())]
-    labels = [d.replace("_", " ") for d in departments]
+    labels = labels or [d.replace("_", " ") for d in departments]
     return {
         "epoch": epoch,
         "title": {"text": t("dept_chart", lang), "left": 4, "top": 0, "textStyle": {"fontSize": 13, "fontWeight": 500}},

@@ -15,7 +15,7 @@ import reacton.core
 import solara
 
 from sim.metrics import METRIC_BY_NAME
-from sim.scenario import ScenarioError, get_path
+from sim.scenario import ScenarioError, department_label, get_path
 from viz import charts, district
 from viz.echart import EChartElement
 from viz.i18n import e_label, fmt_metric, fmt_value, metric_label, t
@@ -191,8 +191,10 @@ def SeriesChart(model: VizModel, state: ViewState, key: str, height: str = "210p
         x_max = max(model.steps_planned, model.day)
         epoch = f"{id(model)}-{lang}-{twin is not None}"
         if key == "dept_chart":
+            specs = model.params.staffing.departments
+            labels = [department_label(n, specs.get(n), lang) for n in model.departments.names]
             return charts.department_chart(frame, twin, model.departments.names, model.change_marks(), x_max, lang,
-                                           epoch)
+                                           epoch, labels=labels)
         return charts.series_chart(key, frame, twin, model.change_marks(), x_max, lang, epoch)
 
     opt = solara.use_memo(option, [model, tick, lang])

@@ -83,6 +83,11 @@ def series_label(name: str, lang: str) -> str:
     return s.label_zh if lang == "zh" else s.label
 
 
+def series_unit(name: str, lang: str) -> str:
+    s = SERIES_BY_NAME[name]
+    return s.unit_zh if lang == "zh" else s.unit
+
+
 # Decimals by unit, so that every number of one unit reads alike wherever it is shown.
 PERCENT_UNITS = {"share"}
 DECIMALS = {"0–1": 3, "days": 1, "million yuan": 2, "yuan": 0, "open cases": 0, "count": 0, "cases": 0,
