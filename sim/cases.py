@@ -22,7 +22,7 @@ class Status(IntEnum):
     QUEUED = 3        # waiting at (or on the way to) department team `dept` from `avail_time`
     MERGED = 4        # a duplicate attached to an open case of the same cause (platform merging)
     SERVING = 5       # a case handler of team `dept` works on it until `done_time`
-    WITH_ACTOR = 6    # handed to a non-government actor (`actor`), which finishes with it at `done_time`
+    WITH_ACTOR = 6    # with the community's own staff or another actor (`actor`), done at `done_time`
     RESOLVED = 10     # settled: on the spot, by a department, or because its common cause was fixed
     UNRESOLVED = 11   # closed by a department without a real fix (detail lost, wrong handling)
     ESCALATED = 12    # grew into a dispute or incident
@@ -206,6 +206,7 @@ class CategoryTable:
         self.severity = np.array([c.severity for c in cats.values()])
         self.deadline = np.array([c.deadline_days for c in cats.values()])
         self.settle_on_spot = np.array([c.settle_on_spot for c in cats.values()])
+        self.community_settles = np.array([c.community_settles for c in cats.values()])
         self.primary = np.array([dept_names.index(c.departments[0]) for c in cats.values()], dtype=np.int64)
         self.service_hours = np.array([c.service_hours for c in cats.values()])
         self.service_cv = np.array([c.service_cv for c in cats.values()])

@@ -50,6 +50,7 @@ EVENTS: dict[str, str] = {
     "actor_cases": "the centre handed a case to a non-government actor",
     "volunteer_reports": "a volunteer reported an unreported problem of a resident aged 60+ for them",
     "participation_reports": "a neighbour reported a resident's unreported problem on their behalf",
+    "community_cases": "a filed small matter was taken by its community's own staff (小事不出社区)",
 }
 EVENT_INDEX = {name: k for k, name in enumerate(EVENTS)}
 

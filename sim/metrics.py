@@ -468,6 +468,12 @@ def _actor_share(m):
     return ratio(m.ledger.total("actor_cases"), m.ledger.total("filed"))
 
 
+@metric("community_share", "Cases settled in the community", "社区自办案件比例", "share", "比例", "neither",
+        "Effectiveness", "share of filed cases the community's own staff took (小事不出社区)", practical=0.02)
+def _community_share(m):
+    return ratio(m.ledger.total("community_cases"), m.ledger.total("filed"))
+
+
 @metric("reported_for_others", "Problems reported for residents", "代为反映的问题", "per 10k per year",
         "每万人每年", "higher", "Effectiveness",
         "unreported problems reported for residents by volunteers (60+) or neighbours", short="Reported for others", practical=0.10, kind="relative")

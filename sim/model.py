@@ -158,8 +158,9 @@ class GovernanceModel(mesa.Model):
            days; each resident decides at once whether, how and when to report.
         4. ``reporting``: reports that are due (re-opened cases' repeat calls too) are filed.
         5. ``patrol``: grid workers find unreported problems; small disputes are settled on the spot.
-        6. ``actors``: non-government actors finish cases; volunteers and neighbours report unreported
-           problems for residents; the centre hands some filed cases to actors.
+        6. ``actors``: the community's own staff and non-government actors finish cases; volunteers and
+           neighbours report unreported problems for residents; the community's own staff take the small
+           matters they can settle (小事不出社区); the centre hands some filed cases to actors.
         7. ``routing``: the centre routes filed cases to departments (duplicates merged on the platform;
            multi-department cases worked jointly on the platform or when whistled; misrouting).
         8. ``bias``: the platform's automated models learn from the cases filed today.

@@ -91,6 +91,9 @@ class CommunityProfile(Section):
                                     "`demand.problems_per_resident_year` (old facilities, density, property management)", zh="诉求发生倍数")
     travel_hours: float | None = P(None, 0.0, 24.0, "work-hours", "extra work a department visit to one of its cases "
                                    "needs (travel from the subdistrict's offices)", zh="部门上门路程工时")
+    community_capacity_per_10k: float | None = P(None, 0.0, 1000.0, "cases per day per 10,000 residents",
+                                                 "small matters its own staff (居委会/村委会, 社区工作站) settle a day, "
+                                                 "per 10,000 of its residents (小事不出社区)", zh="社区自办能力")
 
 
 class CommunityKind(CommunityProfile):
@@ -117,33 +120,38 @@ def _default_kinds() -> dict[str, CommunityKind]:
             description="老城区老旧小区: old low-rise walk-ups in the inner city, many elderly residents living alone",
             share_60plus=0.40, app_literacy_60plus=0.20, app_literacy_under60=0.80, phone_access=0.97,
             household_size=2.3, households_per_building=18, grids=4, residents_per_grid=1200, initial_trust=0.62,
-            demand_factor=1.2, travel_hours=0.0,
+            demand_factor=1.2, travel_hours=0.0, community_capacity_per_10k=3.0,
             source="60+ share: >0.40 in old inner-city areas (Shanghai 2022; Beijing Dongcheng, Xicheng); "
                    "app use 60+: CNNIC 49th report (2021) 0.43 internet use, below average in old areas (A); size: A; "
-                   "demand 1.2×: ageing facilities without property management (老旧小区改造 is a top 12345 topic, A)"),
+                   "demand 1.2×: ageing facilities without property management (老旧小区改造 is a top 12345 topic, A); "
+                   "own capacity 3 a day per 10,000: a long-settled residents' committee with building heads (楼门长) and "
+                   "retired volunteers (A)"),
         "commodity_estate": k(
             description="商品房小区: a newer commodity-housing estate of high-rises, young families, property management",
             share_60plus=0.12, app_literacy_60plus=0.45, app_literacy_under60=0.92, phone_access=0.98,
             household_size=2.8, households_per_building=120, grids=5, residents_per_grid=1500, initial_trust=0.60,
-            demand_factor=0.8, travel_hours=0.0,
+            demand_factor=0.8, travel_hours=0.0, community_capacity_per_10k=0.5,
             source="60+ share: 2020 census, urban 15.8% (younger in new estates, A); app use: CNNIC 2021 (A for the split); "
-                   "demand 0.8×: property management absorbs repairs (A)"),
+                   "demand 0.8×: property management absorbs repairs (A); own capacity 0.5: a thin residents' committee "
+                   "for a large, young population that knows it little (A)"),
         "urban_village": k(
             description="城中村: an urban village of rented rooms, migrant workers, dense small buildings",
             share_60plus=0.08, app_literacy_60plus=0.25, app_literacy_under60=0.75, phone_access=0.95,
             household_size=2.2, households_per_building=10, grids=4, residents_per_grid=1000, initial_trust=0.50,
-            grid_workers_per_grid=1.0, demand_factor=1.3, travel_hours=0.0,
+            grid_workers_per_grid=1.0, demand_factor=1.3, travel_hours=0.0, community_capacity_per_10k=0.3,
             source="A (migrant population is young; lower digital and institutional access; trust lower; "
                    "demand 1.3×: dense rented rooms, safety hazards and disputes; one grid worker for a floating population "
-                   "that staffing norms do not count)"),
+                   "that staffing norms do not count; own capacity 0.3: the committee's staff are set by the registered "
+                   "population, not the floating one)"),
         "rural_village": k(
             description="农村社区: a rural village of houses, ageing and partly hollowed out",
             share_60plus=0.30, app_literacy_60plus=0.10, app_literacy_under60=0.60, phone_access=0.92,
             household_size=3.0, households_per_building=2, grids=3, residents_per_grid=650, initial_trust=0.62,
-            grid_workers_per_grid=1.0, demand_factor=0.8, travel_hours=3.0,
+            grid_workers_per_grid=1.0, demand_factor=0.8, travel_hours=3.0, community_capacity_per_10k=2.5,
             source="60+ share: 2020 census, rural 23.8% and higher in hollowed villages; internet use: CNNIC 2021, rural 0.58; "
                    "grid size and one worker per grid: Shandong 2020 (~650); demand 0.8× and 3 h travel per department "
-                   "visit from the township: A"),
+                   "visit from the township: A; own capacity 2.5: the village committee and its mediation committee settle "
+                   "village matters themselves (村民自治), far from the departments (A)"),
     }
 
 
@@ -230,6 +238,9 @@ class CategorySpec(Section):
     deadline_days: float = P(7.0, 0.05, 60.0, "days", "service deadline",
                              "Beijing practice: emergency 2 h, utilities 24 h, general 7 d, complex 15 d", zh="办理时限")
     settle_on_spot: bool = Field(False, description="a grid worker can mediate it on the spot (small disputes)", json_schema_extra={"zh": "网格员可就地调解"})
+    community_settles: bool = Field(False, description="a small matter of the category can be settled by the community's "
+                                    "own staff (小事不出社区: mediation, welfare services, the compound's environment)",
+                                    json_schema_extra={"zh": "社区可自办"})
     service_hours: float = P(4.0, 0.05, 200.0, "work-hours",
                              "mean department work a case of the category needs at one department (a visit)",
                              "A, calibrated with department staffing to 2 cases per staff-day (8 h)", typical=(2, 8), zh="单件办理工时")
@@ -249,6 +260,9 @@ class CategorySpec(Section):
 def _default_categories() -> dict[str, CategorySpec]:
     # Shares: Beijing 12345 annual report 2020, all contacts; "epidemic" (9.8%, a 2020 special) is left
     # to the epidemic shock, and "other" (44.7%) is split between city environment and welfare/other.
+    # community_settles: the matters a residents' or villagers' committee handles itself by law (Organic Law
+    # of Urban Residents' Committees 1989, art. 3: mediating civil disputes, public welfare and relief,
+    # public health; Organic Law of Villagers' Committees, art. 2).
     c = CategorySpec
     return {
         "market": c(share=0.089, departments=["market_supervision", "urban_management"], severity=0.3),
@@ -257,11 +271,13 @@ def _default_categories() -> dict[str, CategorySpec]:
         "health": c(share=0.054, departments=["health", "civil_affairs"], severity=0.5),
         "construction": c(share=0.050, departments=["urban_management", "housing_construction"], severity=0.4),
         "traffic_parking": c(share=0.043, departments=["transport", "public_security"], severity=0.3),
-        "disputes": c(share=0.042, departments=["public_security", "civil_affairs"], severity=0.6, settle_on_spot=True),
+        "disputes": c(share=0.042, departments=["public_security", "civil_affairs"], severity=0.6, settle_on_spot=True,
+                      community_settles=True),
         "labour": c(share=0.032, departments=["human_resources", "market_supervision"], severity=0.5, deadline_days=15.0),
         "education": c(share=0.032, departments=["education", "civil_affairs"], severity=0.3, deadline_days=15.0),
-        "city_environment": c(share=0.250, departments=["urban_management", "housing_construction"], severity=0.3),
-        "welfare": c(share=0.100, departments=["civil_affairs", "health"], severity=0.4),
+        "city_environment": c(share=0.250, departments=["urban_management", "housing_construction"], severity=0.3,
+                              community_settles=True),
+        "welfare": c(share=0.100, departments=["civil_affairs", "health"], severity=0.4, community_settles=True),
         "other": c(share=0.097, departments=["civil_affairs", "urban_management"], severity=0.3, deadline_days=15.0),
     }
 
@@ -383,6 +399,14 @@ class Staffing(Section):
     surge_trigger_days: float = P(2.0, 0.1, 60.0, "days of work",
                                   "waiting work, in days of a department's normal capacity, above which it is overloaded "
                                   "(overtime, borrowing staff); below a quarter of it, it can lend staff", "A", typical=(1, 5), zh="积压超载阈值")
+    community_capacity_per_10k: float = P(
+        0.0, 0.0, 1000.0, "cases per day per 10,000 residents",
+        "small matters a community's own staff (居委会/村委会, 社区工作站) settle themselves a day, per 10,000 residents, "
+        "instead of passing them to the departments (小事不出社区); a community or its kind may set its own",
+        "A (0: the calibrated baseline passes every case to the departments; the community kinds set their own. For "
+        "scale, the 14th five-year plan for urban and rural community services (2021) aims at 18 community workers per "
+        "10,000 urban residents)",
+        typical=(0.0, 3.0), zh="社区自办能力", label="community's own capacity", unit_zh="件/日/万人")
 
 
 class Policies(Section):
@@ -458,6 +482,12 @@ class Routing(Section):
     on_spot_settle_base: float = P(0.3, 0.0, 1.0, "probability", "chance an untrained grid worker settles a small dispute on the spot",
                                    typical=(0.1, 0.5), zh="网格员就地调解概率")
     on_spot_training_gain: float = P(0.4, 0.0, 1.0, "probability", "added chance with full training", typical=(0.1, 0.6), zh="培训提升调解概率")
+    community_fix: float = P(0.8, 0.0, 1.0, "probability", "chance a small matter the community's own staff settle is "
+                             "truly resolved (staff who know the residents, the whole detail, no hand-offs)",
+                             "A (people's mediation committees report success rates above 0.9, a self-reported upper bound)",
+                             typical=(0.6, 0.95), zh="社区自办实际解决概率")
+    community_days: float = P(1.0, 0.01, 60.0, "days", "mean days the community's own staff take to settle a small matter "
+                              "(exponential)", "A", typical=(0.5, 3.0), zh="社区自办天数")
     discovery_base: float = P(0.5, 0.0, 1.0, "probability", "chance an untrained grid worker visiting a household notices its problem",
                               typical=(0.3, 0.8), zh="网格员入户发现问题概率")
     discovery_training_gain: float = P(0.4, 0.0, 1.0, "probability", "added chance with full training", typical=(0.1, 0.5), zh="培训提升发现概率")
@@ -800,19 +830,21 @@ class Community:
     initial_trust: float
     demand_factor: float = 1.0
     travel_hours: float = 0.0
+    community_capacity_per_10k: float = 0.0
     polygon: tuple | None = None
 
 
 PROFILE_FIELDS = ("share_60plus", "app_literacy_60plus", "app_literacy_under60", "phone_access", "household_size",
                   "households_per_building", "grids", "residents_per_grid", "grid_workers_per_grid",
-                  "grid_worker_hours", "initial_trust", "demand_factor", "travel_hours")
+                  "grid_worker_hours", "initial_trust", "demand_factor", "travel_hours", "community_capacity_per_10k")
 
 
 def _fallback(sc: "Scenario", name: str):
     pop = sc.population
     return {"grids": pop.grids_per_community, "grid_workers_per_grid": sc.staffing.grid_workers_per_grid,
             "grid_worker_hours": sc.staffing.grid_worker_hours, "initial_trust": sc.residents.initial_trust,
-            "demand_factor": 1.0, "travel_hours": 0.0}.get(name, getattr(pop, name, None))
+            "demand_factor": 1.0, "travel_hours": 0.0,
+            "community_capacity_per_10k": sc.staffing.community_capacity_per_10k}.get(name, getattr(pop, name, None))
 
 
 def mix_sequence(mix: dict[str, float], n: int) -> list[str]:

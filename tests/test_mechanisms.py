@@ -159,7 +159,7 @@ def test_delegated_cases_are_handled_by_the_actor_not_the_department():
 def test_actor_capacity_limits_the_cases_it_takes():
     one_in_5_days = {"helpers": {**HELPERS["helpers"], "capacity_per_10k": 200.0}}   # 10 residents: 0.2 a day
     m = run_tiny(steps=150, **_with(NEVER_FIXED, actors={"delegation_share": 1.0, "types": one_in_5_days}))
-    assert m.actors.capacity[0, 0] == pytest.approx(0.2)
+    assert m.actors.capacity[m.actors.names.index("helpers"), 0] == pytest.approx(0.2)
     c = m.counts()
     assert 0 < c["actor_cases"] <= 150 * 0.2 + 1.4 and c["actor_cases"] < c["filed"]
 
@@ -174,6 +174,57 @@ def test_unknown_actor_category_is_an_error_when_actors_are_used():
     with pytest.raises(ScenarioError, match="actors.types.helpers.categories"):
         tiny_scenario(actors={"delegation_share": 0.5, "types": {"helpers": {"categories": ["disputes"]}}})
     tiny_scenario(actors={"delegation_share": 0.0})   # the default types name categories the tiny one lacks
+
+
+# --- The community's own staff (小事不出社区) -----------------------------------------------------
+SMALL_MATTER = {"dispute": {"share": 1.0, "departments": ["office"], "severity": 0.5, "deadline_days": 7.0,
+                            "settle_on_spot": True, "community_settles": True}}
+OWN_STAFF = dict(staffing={"community_capacity_per_10k": 200.0},            # 10 residents: 0.2 a day
+                 routing={"community_fix": 1.0, "community_days": 1.0}, assessment={"repeat_call_probability": 0.0})
+
+
+def test_the_community_settles_small_matters_itself_within_its_capacity():
+    """0.2 small matters a day, taken whenever a whole case of credit has built up (the credit carries over
+    up to 2 × 0.2 + 1): at most 150 × 0.2 + 1.4 in 150 days. The office never truly fixes a case, the
+    community always does: every resolved problem was the community's, and the office served only the rest."""
+    m = run_tiny(**_with(NEVER_FIXED, demand={"categories": SMALL_MATTER}, **OWN_STAFF))
+    assert m.actors.names[0] == "community" and m.actors.capacity[0, 0] == pytest.approx(0.2)
+    c = m.counts()
+    with_community = int(((m.cases.status == Status.WITH_ACTOR) & (m.cases.actor == 0)).sum())
+    assert 10 < c["community_cases"] <= 150 * 0.2 + 1.4 and c["community_cases"] < c["filed"]
+    assert c["actor_cases"] == 0
+    assert c["resolved_known"] == c["community_cases"] - with_community
+    assert m.summary()["community_share"] == pytest.approx(c["community_cases"] / c["filed"])
+    assert m.summary()["actor_cost"] == 0
+
+
+def test_the_community_takes_only_the_categories_it_settles():
+    m = run_tiny(**_with(NEVER_FIXED, **OWN_STAFF))   # tiny's dispute is not marked community_settles
+    assert m.counts()["community_cases"] == 0
+
+
+def test_the_community_takes_its_small_matters_before_the_centre_hands_any_to_actors():
+    """Actors with room for every case, offered all of them: the community still takes as many as its
+    capacity allows, and the actors take the rest."""
+    m = run_tiny(**_with(NEVER_FIXED, demand={"categories": SMALL_MATTER}, **OWN_STAFF,
+                         actors={"delegation_share": 1.0, "types": HELPERS}))
+    c = m.counts()
+    assert 10 < c["community_cases"] <= 150 * 0.2 + 1.4
+    assert c["actor_cases"] > 0 and c["community_cases"] + c["actor_cases"] == c["filed"] - int(
+        (m.cases.status == Status.FILED).sum())
+
+
+def test_own_capacity_comes_from_the_community_then_its_kind_then_staffing():
+    from sim.scenario import resolved_communities
+    sc = load_scenario("mixed_district.yaml", {"staffing.community_capacity_per_10k": 0.7})
+    kinds = sc.population.community_kinds
+    assert [c.community_capacity_per_10k for c in resolved_communities(sc)] == \
+        [kinds[c.kind].community_capacity_per_10k for c in resolved_communities(sc)]
+    listed = tiny_scenario(population={"communities": [{"grids": 1, "residents_per_grid": 10},
+                                                       {"grids": 1, "residents_per_grid": 10,
+                                                        "community_capacity_per_10k": 5.0}]},
+                           staffing={"community_capacity_per_10k": 0.7})
+    assert [c.community_capacity_per_10k for c in resolved_communities(listed)] == [0.7, 5.0]
 
 
 def test_volunteers_report_for_elderly_residents_who_cannot():
