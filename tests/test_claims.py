@@ -203,7 +203,9 @@ def test_baseline_reproduces_published_pre_reform_figures(name):
     assert 0.2 <= m["dispatched_per_resident_year"] <= 0.5
     assert 0.1 <= m["contacts_per_resident_year"] <= 1.0
     assert 0.8 <= m["hotline_share"] <= 0.95
-    assert abs(m["resolution_rate"] - 0.53) < 0.1
+    # the published 解决率 is the share of closures the system records as resolved (docs/ODD.md's table
+    # cites this one, 0.551); per problem by final outcome (resolution_rate, 0.62) is not what was published
+    assert abs(m["reported_resolution_rate"] - 0.53) < 0.1
     assert abs(m["satisfaction_rate"] - 0.65) < 0.1
 
 
