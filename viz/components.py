@@ -35,7 +35,7 @@ class ViewState:
     lang: solara.Reactive                 # "zh" | "en"
     tick: solara.Reactive                 # advanced once per drawing
     playing: solara.Reactive              # bool
-    speed: solara.Reactive                # days per second (0 = as fast as the page draws)
+    speed: solara.Reactive                # days per second (0 = as fast as the model steps)
     selected_grid: solara.Reactive        # int | None
     selected_resident: solara.Reactive    # int | None
     measure: solara.Reactive              # a district.MEASURES column
@@ -84,23 +84,24 @@ def redraw(state: ViewState, model: VizModel | None = None) -> None:
 
 
 def redraw_live(state: ViewState) -> None:
-    """Redraw, while playing, what shows the day: the headline, the map and the charts, by setting
-    their widgets' values directly (no render pass over the page's hundreds of widgets). The rest
-    (inspector, lever panel, changes list) follows at the next full redraw (pause, step, a change)."""
+    """Redraw, while playing, what shows the day: the headline, the map and the charts, by updating
+    their widgets directly (no render pass over the page's hundreds of widgets); a chart is sent only
+    its new days (``EChartWidget.show``). The rest (inspector, lever panel, changes list) follows at
+    the next full redraw (pause, step, a change)."""
     for update in list(state.live.values()):
         update()
 
 
-def use_live(state: ViewState, key: str, element, trait: str, compute, dependencies: list) -> None:
-    """Register `compute` as the live value of `element`'s widget trait (see redraw_live)."""
+def use_live(state: ViewState, key: str, element, update, dependencies: list) -> None:
+    """Register ``update(widget)`` as the live redraw of `element`'s widget (see redraw_live)."""
     def register():
         widget = solara.get_widget(element)
 
-        def update():
-            setattr(widget, trait, compute())
+        def draw():
+            update(widget)
 
-        state.live[key] = update
-        return lambda: state.live.pop(key, None) if state.live.get(key) is update else None
+        state.live[key] = draw
+        return lambda: state.live.pop(key, None) if state.live.get(key) is draw else None
 
     solara.use_effect(register, dependencies)
 
@@ -137,7 +138,7 @@ def Headline(model: VizModel, state: ViewState):
     state.tick.get()
     lang = state.lang.value
     el = solara.HTML(tag="div", unsafe_innerHTML=headline_html(model, lang), classes=["govsim-headline"])
-    use_live(state, "headline", el, "unsafe_innerHTML", lambda: headline_html(model, lang), [model, lang])
+    use_live(state, "headline", el, lambda w: setattr(w, "unsafe_innerHTML", headline_html(model, lang)), [model, lang])
 
 
 # ==================================================================================================
@@ -174,7 +175,7 @@ def MapPanel(model: VizModel, state: ViewState, height: str = "430px"):
                             class_="govsim-measure")
         with solara.Div(classes=["govsim-chart", "govsim-map-chart"]):
             el = EChartElement(option=opt, maps={district.MAP_NAME: geo}, height=height, on_click=on_click)
-        use_live(state, "map", el, "option", option, [model, lang, measure, state.selected_grid.value])
+        use_live(state, "map", el, lambda w: w.show(lambda _start: option()), [model, lang, measure, state.selected_grid.value])
         solara.Text(t("map_hint", lang), style="font-size: 11px; color: #666")
 
 
@@ -186,19 +187,19 @@ def SeriesChart(model: VizModel, state: ViewState, key: str, height: str = "210p
     tick = state.tick.get()
     lang = state.lang.value
 
-    def option():
+    def option(start: int = 0):   # the data of the days from `start` on (see charts)
         frame, twin = model.frames()
         x_max = max(model.steps_planned, model.day)
         epoch = f"{id(model)}-{lang}-{twin is not None}"
         if key == "dept_chart":
             return charts.department_chart(frame, twin, model.departments.names, model.change_marks(), x_max, lang,
-                                           epoch)
-        return charts.series_chart(key, frame, twin, model.change_marks(), x_max, lang, epoch)
+                                           epoch, start)
+        return charts.series_chart(key, frame, twin, model.change_marks(), x_max, lang, epoch, start)
 
     opt = solara.use_memo(option, [model, tick, lang])
     with solara.Div(classes=["govsim-chart", f"govsim-chart-{key}"]):
         el = EChartElement(option=opt, height=height)
-    use_live(state, key, el, "option", option, [model, lang, key])
+    use_live(state, key, el, lambda w: w.show(option), [model, lang, key])
 
 
 # ==================================================================================================
