@@ -372,13 +372,18 @@ def LeverPanel(model: VizModel, state: ViewState, n_changes: int, lang: str):
     for k, (group, items) in enumerate(groups.items()):
         # the group's title in the page's language (the Chinese one is declared beside the parameters)
         title = items[0].group_zh if lang == "zh" and items and items[0].group_zh else group
-        LeverGroup(title, lambda items=items: controls(items), open_first=(k == 0)).key(f"group:{group}")
+        LeverGroup(title, lambda items=items: controls(items), open_first=(k == 0),
+                   values=tuple(current(lever) for lever in items)).key(f"group:{group}")
 
 
 @solara.component
-def LeverGroup(title: str, build, open_first: bool = False):
+def LeverGroup(title: str, build, open_first: bool = False, values: tuple = ()):
     """A group of levers that can be folded; a folded group's controls are not built at all (every
-    widget on the page is walked at every redraw while playing)."""
+    widget on the page is walked at every redraw while playing).
+
+    `values` are the levers' values, which `build` reads from the model: reacton deems a new `build`
+    closure equal to the last (same code, same cells), so without them a changed value would not
+    re-render the group, and its controls would be set back to the values they were built with."""
     is_open = solara.use_reactive(open_first)
     with solara.Column(gap="0px", classes=["govsim-lever-group"]):
         solara.Button(("▾ " if is_open.value else "▸ ") + title, text=True, small=True,

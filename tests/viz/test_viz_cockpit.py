@@ -199,3 +199,24 @@ def test_a_playing_chart_is_sent_only_its_new_days_and_a_new_structure_whole():
     w.vue_resync(3)
     assert w.full["seq"] == 4 and w.full["option"] == cases()
 
+
+def test_a_number_typed_into_a_lever_stays_in_its_field():
+    """Enter applies the value, and the field and the slider then show it (they were set back to the
+    old value once, and leaving the field then applied that old value as a second change)."""
+    import ipyvuetify as v
+    import solara
+
+    from viz.app import Cockpit, resolve
+
+    _box, rc = solara.render(solara.AppLayout(children=[Cockpit(resolve("baseline.yaml"))]),
+                             handle_error=False)
+
+    field = rc.find(v.TextField, class_="govsim-lever-value").widgets[0]   # the first lever: policies.share_joined
+    assert field.v_model == "0"
+    field.v_model = "0.5"   # typed in the browser
+    field.fire_event("keyup.enter", {})
+    assert field.v_model == "0.5" and rc.find(v.Slider, class_="govsim-lever-slider").widgets[0].v_model == 0.5
+    field.fire_event("focusout", {})   # leaving the field applies nothing new
+    texts = [w.children[0] for w in rc.find(v.Html, class_="govsim-change").widgets]
+    assert len(texts) == 1 and "share_joined=0.5" in texts[0], texts
+    rc.close()
