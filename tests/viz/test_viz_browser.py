@@ -73,6 +73,8 @@ def test_cockpit_offline_play_levers_counterfactual_map_language(tmp_path, solar
     field.fill("0.5")
     field.press("Enter")
     page.locator(".govsim-change").first.wait_for(timeout=UI_TIMEOUT_MS)
+    page.wait_for_timeout(500)
+    assert field.input_value() == "0.5"   # the field keeps the value (leaving it must not undo it)
     page.locator(".govsim-compare input").click(force=True)
     page.locator(".govsim-step").click()
     page.wait_for_function("(d) => parseInt(document.querySelector('.govsim-day').innerText.match(/\\d+/)[0]) > d",
