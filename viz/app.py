@@ -62,6 +62,9 @@ CSS = """
 .govsim-unchanged { font-size: 11px; color: #777; margin-left: 4px; font-variant-numeric: tabular-nums; }
 .govsim-panel { background: white; border: 1px solid #e3e7ee; border-radius: 6px; padding: 6px; min-width: 0; }
 .govsim-sidebar .v-card__title { font-size: 15px; padding: 8px 12px 4px 12px; }
+/* a long lever-group title wraps (a button does not): else the sidebar widens over the main panel */
+.govsim-lever-group-title { height: auto !important; min-height: 28px; max-width: 100%; }
+.govsim-lever-group-title .v-btn__content { white-space: normal; flex: 1 1 auto; text-align: left; }
 """
 
 

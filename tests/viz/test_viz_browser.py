@@ -102,6 +102,9 @@ def test_cockpit_offline_play_levers_counterfactual_map_language(tmp_path, solar
     page.wait_for_timeout(1000)
     text = page.locator(".govsim-headline").inner_text()
     assert METRIC_BY_NAME["satisfaction"].label in text and METRIC_BY_NAME["satisfaction"].label_zh not in text
+    # the sidebar does not cover the main panel (English lever-group titles are longer)
+    drawer = page.locator(".v-navigation-drawer").bounding_box()
+    assert drawer["x"] + drawer["width"] <= page.locator(".govsim-headline").bounding_box()["x"] + 1, drawer
     page.screenshot(path=str(tmp_path / "played-1366x768.png"))
     page.set_viewport_size({"width": 1920, "height": 1080})
     page.wait_for_timeout(800)
