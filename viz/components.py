@@ -138,7 +138,8 @@ def Headline(model: VizModel, state: ViewState):
     state.tick.get()
     lang = state.lang.value
     el = solara.HTML(tag="div", unsafe_innerHTML=headline_html(model, lang), classes=["govsim-headline"])
-    use_live(state, "headline", el, lambda w: setattr(w, "unsafe_innerHTML", headline_html(model, lang)), [model, lang])
+    use_live(state, "headline", el, lambda w: setattr(w, "unsafe_innerHTML", headline_html(model, lang)),
+             [model, lang])
 
 
 # ==================================================================================================
@@ -175,7 +176,8 @@ def MapPanel(model: VizModel, state: ViewState, height: str = "430px"):
                             class_="govsim-measure")
         with solara.Div(classes=["govsim-chart", "govsim-map-chart"]):
             el = EChartElement(option=opt, maps={district.MAP_NAME: geo}, height=height, on_click=on_click)
-        use_live(state, "map", el, lambda w: w.show(lambda _start: option()), [model, lang, measure, state.selected_grid.value])
+        use_live(state, "map", el, lambda w: w.show(lambda _start: option()),   # no rows: its data is replaced
+                 [model, lang, measure, state.selected_grid.value])
         solara.Text(t("map_hint", lang), style="font-size: 11px; color: #666")
 
 
