@@ -39,6 +39,8 @@ RESULTS = Path(__file__).resolve().parent / "results"
 CHROMIUM = "/usr/bin/chromium"
 TARGETS = {8000: 10.0, 100000: 2.0}
 TARGET_REDRAWS = 5.0   # per chart and second, while playing
+END_MARGIN = 30        # days before the run's end at which a measuring window stops
+WARMUP_DAYS = 40       # a warm-up ends after this many days if sooner than --warmup seconds
 LOCAL = {"127.0.0.1", "localhost", "[::1]", "::1"}
 
 
@@ -133,15 +135,18 @@ def measure(url: str, speed_label: str, warmup: float, seconds: float) -> dict:
         choose_speed(page, speed_label)
         page.locator(".govsim-play").click()
         last = planned_days(page)
-        time.sleep(warmup)
-        # the window ends after `seconds`, or at the last sample before the run's last day (the player
-        # then stops, and a window running on would count a still picture)
+        started = time.monotonic()   # warm-up: `warmup` seconds, or WARMUP_DAYS days if sooner
+        while time.monotonic() - started < warmup and day_of(page) < WARMUP_DAYS:
+            time.sleep(0.1)
+        # the window ends after `seconds`, or at the last sample more than END_MARGIN days before the
+        # run's last day: the player then stops and redraws the whole page (full options, possibly
+        # before the day shown changes), and a window running on would count a still picture
         t0, d0, c0 = first = sample(page)
         end = first
         while time.monotonic() - t0 < seconds:
             time.sleep(0.25)
             now = sample(page)
-            if now[1] >= last:
+            if now[1] >= last - END_MARGIN:
                 break
             end = now
         t1, d1, c1 = end
@@ -188,13 +193,13 @@ def main(argv=None) -> int:
     for r in rows:
         target = r["target_days_per_s"]
         ok = "yes" if (target is None or r["days_per_s"] >= target) and r["redraws_per_s"] >= TARGET_REDRAWS else "NO"
-        full = round(sum(r["per_chart_per_s"]["drawn"].values()) * r["window_s"])   # full options drawn, all charts
+        full = sum(r["per_chart_per_s"]["drawn"].values()) * r["window_s"]   # full options drawn, all charts
         print(f"{r['residents']:>10,}  {r['speed']:<19} {r['day_at_start']:>4}-{r['day_at_end']:<4} {r['window_s']:>5.1f}s "
               f"{r['days_per_s']:>7.1f} {target or '-':>6} {r['redraws_per_s']:>9.1f} {r['redraws_per_s_mean']:>6.1f} "
-              f"{full:>5} {r['load_1min']:>5.1f}  {ok}")
+              f"{full:>5.0f} {r['load_1min']:>5.1f}  {ok}")
     print("redraws/s: ECharts pictures per second of the least redrawn chart (mean over the charts beside it);"
           "\nfull: full options drawn in the window, all charts (the other drawings were of new data only);"
-          "\nwindow: cut short when the run reached its last day")
+          f"\nwindow: cut short {END_MARGIN} days before the run's last day")
     from sim.runner import package_versions
     RESULTS.mkdir(exist_ok=True)
     out = RESULTS / f"view-{time.strftime('%Y%m%d-%H%M%S')}.json"
