@@ -7,9 +7,10 @@ play / pause / step / reset, the speed and the language; the sidebar the run set
 Reset), the counterfactual switch, the levers and the changes made; the main panel the day and the
 4E headline, the district map and the key series, with details below.
 
-Playing: a worker thread steps the model and redraws the page at most ``MAX_FPS`` times a second. At a
-set speed it holds each day to 1/speed seconds; "as fast as drawn" steps as many days between two
-drawings as the drawing takes (the charts show every day: each drawing carries all days so far).
+Playing: a worker thread steps the model and redraws the page at most ``MAX_FPS`` times a second,
+whatever the day rate. At a set speed it holds each day to 1/speed seconds; "as fast as possible"
+steps days back to back. Each drawing sends the charts only the days they do not have yet, so they
+show every day.
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ ENV_VAR = "GOVSIM_SCENARIO"
 # Solara's "This website runs on Solara" banner sits over the bottom-right corner of the charts.
 solara.server.settings.theme.show_banner = False
 solara.server.settings.theme.title = "govsim"
-SPEEDS = (1, 2, 5, 10, 20, 50, 0)   # days per second; 0 = as fast as the page draws
+SPEEDS = (1, 2, 5, 10, 20, 50, 0)   # days per second; 0 = as fast as the model steps
 MAX_FPS = 10                        # drawings per second while playing, at most
 CSS = """
 .govsim-headline { margin: 0 0 4px 0; display: flex; gap: 8px; align-items: stretch; }
@@ -61,6 +62,9 @@ CSS = """
 .govsim-unchanged { font-size: 11px; color: #777; margin-left: 4px; font-variant-numeric: tabular-nums; }
 .govsim-panel { background: white; border: 1px solid #e3e7ee; border-radius: 6px; padding: 6px; min-width: 0; }
 .govsim-sidebar .v-card__title { font-size: 15px; padding: 8px 12px 4px 12px; }
+/* a long lever-group title wraps (a button does not): else the sidebar widens over the main panel */
+.govsim-lever-group-title { height: auto !important; min-height: 28px; max-width: 100%; }
+.govsim-lever-group-title .v-btn__content { white-space: normal; flex: 1 1 auto; text-align: left; }
 """
 
 
@@ -80,35 +84,38 @@ def resolve(ref: str) -> str:
 def play_loop(model: VizModel, state: ViewState, cancel: threading.Event) -> None:
     """Step the model while playing, on a schedule of `speed` days a second, and redraw between days.
 
-    Day k of the play is due k/speed seconds after Play; the loop steps every day that is due, then
-    draws once (at most MAX_FPS times a second): the headline, the map and the charts are set in place
-    (``redraw_live``); the whole page is redrawn when play stops. When a drawing takes longer than a day, the days due
-    meanwhile are stepped before the next drawing, so the set speed holds and every chart still shows
-    every day. At "as fast as drawn" (speed 0) one day is stepped per drawing.
+    Day k of the play is due k/speed seconds after Play (or after the speed was last changed); the
+    loop steps each day when it is due, and draws at most every 1/MAX_FPS seconds of wall time,
+    whatever the day rate: the headline, the map and the charts are updated in place
+    (``redraw_live``; a chart is sent only the days it does not have, so every chart shows every
+    day). When the model is slower than the set speed, it steps days back to back, still drawing
+    every 1/MAX_FPS seconds; at "as fast as possible" (speed 0) it always does. When play stops the
+    whole page is redrawn, so the last day is always drawn.
     """
-    start = time.monotonic()
+    interval = 1.0 / MAX_FPS
+    start, base, speed_was = time.monotonic(), 0, None   # day base+k+1 is due k/speed s after start
     played = 0
-    last_draw = 0.0
+    drawn_at = float("-inf")
+    undrawn = False   # days stepped since the last drawing
     while not cancel.is_set() and state.playing.value and model.running:
+        now = time.monotonic()
         speed = state.speed.value
-        if speed:
-            due = int((time.monotonic() - start) * speed) + 1 - played
-            if due <= 0:
-                cancel.wait((played / speed) - (time.monotonic() - start))
-                continue
-            for _ in range(due):
-                model.step()
-                played += 1
-                if not model.running:
-                    break
-        else:
+        if speed != speed_was:   # a new speed counts from now (no burst of days "due" at the old one)
+            start, base, speed_was = now, played, speed
+        due = not speed or int((now - start) * speed) + 1 > played - base
+        if due:
             model.step()
             played += 1
-        wait = last_draw + 1.0 / MAX_FPS - time.monotonic()
-        if wait > 0 and speed:
-            continue   # drawn recently: keep stepping on schedule
-        redraw_live(state)
-        last_draw = time.monotonic()
+            undrawn = True
+        if undrawn and time.monotonic() - drawn_at >= interval:
+            drawn_at = time.monotonic()   # drawings start every `interval` (or as soon as the last is done)
+            redraw_live(state)
+            undrawn = False
+        elif not due:   # wait for the next day, or for the next drawing of days not drawn yet
+            wake = start + (played - base) / speed
+            if undrawn:
+                wake = min(wake, drawn_at + interval)
+            cancel.wait(max(0.0, wake - time.monotonic()))
     redraw(state, model)
     if not model.running:   # the planned days are done
         state.playing.set(False)

@@ -5,6 +5,10 @@ counterfactual (the unchanged scenario, same seed) is the same colour dashed; a 
 numbered vertical mark whose number sits above the plot, never on the lines (the list of changes says
 what each number is). The x axis spans the planned days from the start, so an empty chart already has
 its real axes and the picture does not rescale as days come in.
+
+While the model plays, a chart is sent only its new days: each builder takes ``start``, the number of
+days the browser already shows, and puts only the later days into the series' data; ``rows`` says how
+many days the option covers (see ``viz.echart.EChartWidget.show``). ``start=0`` is the whole chart.
 """
 
 from __future__ import annotations
@@ -28,13 +32,13 @@ CHARTS = {   # chart key -> series (names in sim.metrics.SERIES), right-axis ser
 }
 
 
-def points(frame: pd.DataFrame | None, column: str) -> list:
-    """[[day, value], ...], values rounded to 4 decimals (the chart cannot show more; the message is
-    smaller), NaN as null (JSON has no NaN)."""
-    if frame is None or column not in frame or frame.empty:
+def points(frame: pd.DataFrame | None, column: str, start: int = 0) -> list:
+    """[[day, value], ...] of the frame's rows from `start` on, values rounded to 4 decimals (the chart
+    cannot show more; the message is smaller), NaN as null (JSON has no NaN)."""
+    if frame is None or column not in frame or len(frame) <= start:
         return []
-    values = np.round(frame[column].to_numpy(dtype=float), 4).tolist()
-    return [[d, None if v != v else v] for d, v in zip(frame["day"].tolist(), values)]
+    values = np.round(frame[column].to_numpy(dtype=float)[start:], 4).tolist()
+    return [[d, None if v != v else v] for d, v in zip(frame["day"].to_numpy()[start:].tolist(), values)]
 
 
 def _marks(marks: list[tuple[int, str]]) -> dict:
@@ -60,8 +64,9 @@ def _axes(x_max: int, unit_left: str, unit_right: str | None, zero_one: bool) ->
 
 
 def series_chart(key: str, frame: pd.DataFrame, twin: pd.DataFrame | None, marks: list[tuple[int, str]],
-                 x_max: int, lang: str, epoch) -> dict:
-    """A chart of declared daily series (CHARTS[key]); the twin's dashed beside them."""
+                 x_max: int, lang: str, epoch, start: int = 0) -> dict:
+    """A chart of declared daily series (CHARTS[key]); the twin's dashed beside them. Data of the days
+    from `start` on (see the module docstring)."""
     names, right = CHARTS[key]
     units = [SERIES_BY_NAME[n].unit for n in names]
     zero_one = all(u == "0–1" for u in units)
@@ -75,23 +80,23 @@ def series_chart(key: str, frame: pd.DataFrame, twin: pd.DataFrame | None, marks
         colour = PALETTE[k % len(PALETTE)]
         s = {"id": name, "name": label, "type": "line", "showSymbol": False, "yAxisIndex": axis,
              "lineStyle": {"width": 1.6, "color": colour}, "itemStyle": {"color": colour},
-             "data": points(frame, name), "sampling": "lttb"}
+             "data": points(frame, name, start), "sampling": "lttb"}
         if k == 0:
             s["markLine"] = _marks(marks)
         series.append(s)
         if twin is not None:
             series.append({"id": f"{name}-unchanged", "name": f"{label} · {t('unchanged', lang)}", "type": "line",
-                           "showSymbol": False, "yAxisIndex": axis, "data": points(twin, name),
+                           "showSymbol": False, "yAxisIndex": axis, "data": points(twin, name, start),
                            "lineStyle": {"width": 1.2, "type": "dashed", "color": colour, "opacity": 0.8},
                            "itemStyle": {"color": colour}})
     return _frame_option(t(key, lang), series, [series_label(n, lang) for n in names], x, ys, epoch,
-                         twin is not None, lang)
+                         twin is not None, lang, len(frame))
 
 
-def _frame_option(title, series, legend, x, ys, epoch, with_twin, lang) -> dict:
+def _frame_option(title, series, legend, x, ys, epoch, with_twin, lang, rows) -> dict:
     sub = ""
     return {
-        "epoch": epoch,
+        "epoch": epoch, "rows": rows,
         "title": {"text": title, "subtext": sub, "left": 4, "top": 0, "itemGap": 2,
                   "textStyle": {"fontSize": 13, "fontWeight": 500}, "subtextStyle": {"fontSize": 10}},
         "graphic": [] if not with_twin else [{"type": "text", "right": 6, "top": 2, "style": {
@@ -105,10 +110,11 @@ def _frame_option(title, series, legend, x, ys, epoch, with_twin, lang) -> dict:
 
 
 def department_chart(frame: pd.DataFrame, twin: pd.DataFrame | None, departments: list[str],
-                     marks: list[tuple[int, str]], x_max: int, lang: str, epoch, labels: list[str] | None = None) -> dict:
+                     marks: list[tuple[int, str]], x_max: int, lang: str, epoch, start: int = 0,
+                     labels: list[str] | None = None) -> dict:
     """Cases waiting per department and day as a heat map: one row per department, so nine queues
     never overlap; the unchanged scenario is not drawn here (its total queue is in the headline's
-    backlog and the cases chart)."""
+    backlog and the cases chart). Cells of the days from `start` on; the colour scale spans all days."""
     n = len(frame)
     data = []
     vmax = 1.0
@@ -118,10 +124,10 @@ def department_chart(frame: pd.DataFrame, twin: pd.DataFrame | None, departments
             continue
         values = frame[col].to_numpy(dtype=float)
         vmax = max(vmax, float(values.max()))
-        data += [[d, k, v] for d, v in enumerate(values.tolist())]
+        data += [[start + d, k, v] for d, v in enumerate(values[start:].tolist())]
     labels = labels or [d.replace("_", " ") for d in departments]
     return {
-        "epoch": epoch,
+        "epoch": epoch, "rows": n,
         "title": {"text": t("dept_chart", lang), "left": 4, "top": 0, "textStyle": {"fontSize": 13, "fontWeight": 500}},
         "tooltip": {"position": "top", "confine": True},
         "grid": {"left": 130, "right": 14, "top": 30, "bottom": 44},

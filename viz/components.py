@@ -35,7 +35,7 @@ class ViewState:
     lang: solara.Reactive                 # "zh" | "en"
     tick: solara.Reactive                 # advanced once per drawing
     playing: solara.Reactive              # bool
-    speed: solara.Reactive                # days per second (0 = as fast as the page draws)
+    speed: solara.Reactive                # days per second (0 = as fast as the model steps)
     selected_grid: solara.Reactive        # int | None
     selected_resident: solara.Reactive    # int | None
     measure: solara.Reactive              # a district.MEASURES column
@@ -84,23 +84,24 @@ def redraw(state: ViewState, model: VizModel | None = None) -> None:
 
 
 def redraw_live(state: ViewState) -> None:
-    """Redraw, while playing, what shows the day: the headline, the map and the charts, by setting
-    their widgets' values directly (no render pass over the page's hundreds of widgets). The rest
-    (inspector, lever panel, changes list) follows at the next full redraw (pause, step, a change)."""
+    """Redraw, while playing, what shows the day: the headline, the map and the charts, by updating
+    their widgets directly (no render pass over the page's hundreds of widgets); a chart is sent only
+    its new days (``EChartWidget.show``). The rest (inspector, lever panel, changes list) follows at
+    the next full redraw (pause, step, a change)."""
     for update in list(state.live.values()):
         update()
 
 
-def use_live(state: ViewState, key: str, element, trait: str, compute, dependencies: list) -> None:
-    """Register `compute` as the live value of `element`'s widget trait (see redraw_live)."""
+def use_live(state: ViewState, key: str, element, update, dependencies: list) -> None:
+    """Register ``update(widget)`` as the live redraw of `element`'s widget (see redraw_live)."""
     def register():
         widget = solara.get_widget(element)
 
-        def update():
-            setattr(widget, trait, compute())
+        def draw():
+            update(widget)
 
-        state.live[key] = update
-        return lambda: state.live.pop(key, None) if state.live.get(key) is update else None
+        state.live[key] = draw
+        return lambda: state.live.pop(key, None) if state.live.get(key) is draw else None
 
     solara.use_effect(register, dependencies)
 
@@ -137,7 +138,8 @@ def Headline(model: VizModel, state: ViewState):
     state.tick.get()
     lang = state.lang.value
     el = solara.HTML(tag="div", unsafe_innerHTML=headline_html(model, lang), classes=["govsim-headline"])
-    use_live(state, "headline", el, "unsafe_innerHTML", lambda: headline_html(model, lang), [model, lang])
+    use_live(state, "headline", el, lambda w: setattr(w, "unsafe_innerHTML", headline_html(model, lang)),
+             [model, lang])
 
 
 # ==================================================================================================
@@ -174,7 +176,8 @@ def MapPanel(model: VizModel, state: ViewState, height: str = "430px"):
                             class_="govsim-measure")
         with solara.Div(classes=["govsim-chart", "govsim-map-chart"]):
             el = EChartElement(option=opt, maps={district.MAP_NAME: geo}, height=height, on_click=on_click)
-        use_live(state, "map", el, "option", option, [model, lang, measure, state.selected_grid.value])
+        use_live(state, "map", el, lambda w: w.show(lambda _start: option()),   # no rows: its data is replaced
+                 [model, lang, measure, state.selected_grid.value])
         solara.Text(t("map_hint", lang), style="font-size: 11px; color: #666")
 
 
@@ -186,7 +189,7 @@ def SeriesChart(model: VizModel, state: ViewState, key: str, height: str = "210p
     tick = state.tick.get()
     lang = state.lang.value
 
-    def option():
+    def option(start: int = 0):   # the data of the days from `start` on (see charts)
         frame, twin = model.frames()
         x_max = max(model.steps_planned, model.day)
         epoch = f"{id(model)}-{lang}-{twin is not None}"
@@ -194,13 +197,13 @@ def SeriesChart(model: VizModel, state: ViewState, key: str, height: str = "210p
             specs = model.params.staffing.departments
             labels = [department_label(n, specs.get(n), lang) for n in model.departments.names]
             return charts.department_chart(frame, twin, model.departments.names, model.change_marks(), x_max, lang,
-                                           epoch, labels=labels)
-        return charts.series_chart(key, frame, twin, model.change_marks(), x_max, lang, epoch)
+                                           epoch, start, labels=labels)
+        return charts.series_chart(key, frame, twin, model.change_marks(), x_max, lang, epoch, start)
 
     opt = solara.use_memo(option, [model, tick, lang])
     with solara.Div(classes=["govsim-chart", f"govsim-chart-{key}"]):
         el = EChartElement(option=opt, height=height)
-    use_live(state, key, el, "option", option, [model, lang, key])
+    use_live(state, key, el, lambda w: w.show(option), [model, lang, key])
 
 
 # ==================================================================================================
@@ -373,13 +376,18 @@ def LeverPanel(model: VizModel, state: ViewState, n_changes: int, lang: str):
     for k, (group, items) in enumerate(groups.items()):
         # the group's title in the page's language (the Chinese one is declared beside the parameters)
         title = items[0].group_zh if lang == "zh" and items and items[0].group_zh else group
-        LeverGroup(title, lambda items=items: controls(items), open_first=(k == 0)).key(f"group:{group}")
+        LeverGroup(title, lambda items=items: controls(items), open_first=(k == 0),
+                   values=tuple(current(lever) for lever in items)).key(f"group:{group}")
 
 
 @solara.component
-def LeverGroup(title: str, build, open_first: bool = False):
+def LeverGroup(title: str, build, open_first: bool = False, values: tuple = ()):
     """A group of levers that can be folded; a folded group's controls are not built at all (every
-    widget on the page is walked at every redraw while playing)."""
+    widget on the page is walked at every redraw while playing).
+
+    `values` are the levers' values, which `build` reads from the model: reacton deems a new `build`
+    closure equal to the last (same code, same cells), so without them a changed value would not
+    re-render the group, and its controls would be set back to the values they were built with."""
     is_open = solara.use_reactive(open_first)
     with solara.Column(gap="0px", classes=["govsim-lever-group"]):
         solara.Button(("▾ " if is_open.value else "▸ ") + title, text=True, small=True,

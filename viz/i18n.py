@@ -19,7 +19,7 @@ WORDS: dict[str, tuple[str, str]] = {
     "title": ("govsim · grassroots governance sandbox", "govsim · 基层治理沙盘"),
     "day": ("Day", "第"), "day_suffix": ("", "天"), "of_days": ("of {n} planned", "/ 计划 {n} 天"),
     "play": ("Play", "运行"), "pause": ("Pause", "暂停"), "step": ("Step", "单步"), "reset": ("Reset", "重置"),
-    "speed": ("speed", "速度"), "days_per_s": ("days/s", "天/秒"), "max_speed": ("as fast as drawn", "尽可能快"),
+    "speed": ("speed", "速度"), "days_per_s": ("days/s", "天/秒"), "max_speed": ("as fast as possible", "尽可能快"),
     "scenario": ("scenario", "情景"), "seed": ("seed", "随机种子"), "size": ("residents", "居民人数"),
     "as_in_file": ("as in the scenario", "按情景文件"),
     "run_settings": ("Run (applied on Reset)", "运行设置（重置后生效）"),

@@ -73,6 +73,8 @@ def test_cockpit_offline_play_levers_counterfactual_map_language(tmp_path, solar
     field.fill("0.5")
     field.press("Enter")
     page.locator(".govsim-change").first.wait_for(timeout=UI_TIMEOUT_MS)
+    page.wait_for_timeout(500)
+    assert field.input_value() == "0.5"   # the field keeps the value (leaving it must not undo it)
     page.locator(".govsim-compare input").click(force=True)
     page.locator(".govsim-step").click()
     page.wait_for_function("(d) => parseInt(document.querySelector('.govsim-day').innerText.match(/\\d+/)[0]) > d",
@@ -100,9 +102,52 @@ def test_cockpit_offline_play_levers_counterfactual_map_language(tmp_path, solar
     page.wait_for_timeout(1000)
     text = page.locator(".govsim-headline").inner_text()
     assert METRIC_BY_NAME["satisfaction"].label in text and METRIC_BY_NAME["satisfaction"].label_zh not in text
+    # the sidebar does not cover the main panel (English lever-group titles are longer)
+    drawer = page.locator(".v-navigation-drawer").bounding_box()
+    assert drawer["x"] + drawer["width"] <= page.locator(".govsim-headline").bounding_box()["x"] + 1, drawer
     page.screenshot(path=str(tmp_path / "played-1366x768.png"))
     page.set_viewport_size({"width": 1920, "height": 1080})
     page.wait_for_timeout(800)
     page.screenshot(path=str(tmp_path / "played-1920x1080.png"), full_page=True)
     print(f"screenshots in {tmp_path}")
+    browser_log.assert_clean()
+
+
+def _counters(page, css: str) -> dict:
+    """A chart's counters (viz/echart.vue) and the points of its first series, as the browser has them."""
+    return page.evaluate("""(css) => { const el = document.querySelector(css + ' .govsim-echart');
+        const d = el.dataset;
+        return {drawn: +d.drawn || 0, updated: +d.updated || 0, rendered: +d.rendered || 0,
+                points: el.govsimChart.getOption().series[0].data.length}; }""", css)
+
+
+def test_charts_grow_during_play_from_new_days_only(solara_server, browser_page, browser_log):
+    """While playing, the charts are sent only their new days (the map its new values): the points
+    grow, no full option is drawn again, and every chart is redrawn; on pause the last day is drawn."""
+    base_url = solara_server(APP, extra_env={"GOVSIM_SCENARIO": "baseline.yaml"})
+    page = browser_page
+    _open(page, base_url)
+    charts = [".govsim-chart-cases_chart", ".govsim-chart-mood_chart", ".govsim-chart-dept_chart",
+              ".govsim-chart-outcome_chart", ".govsim-chart-assessment_chart", ".govsim-map-chart"]
+    page.locator(".govsim-play").click()
+    page.wait_for_function("() => parseInt(document.querySelector('.govsim-day').innerText.match(/\\d+/)[0]) >= 5",
+                           timeout=UI_TIMEOUT_MS)
+    first = {css: _counters(page, css) for css in charts}
+    page.wait_for_function("(d) => parseInt(document.querySelector('.govsim-day').innerText.match(/\\d+/)[0]) >= d",
+                           arg=_day(page) + 10, timeout=UI_TIMEOUT_MS)
+    then = {css: _counters(page, css) for css in charts}
+    page.locator(".govsim-play").click()
+    for css in charts:
+        a, b = first[css], then[css]
+        assert b["drawn"] == a["drawn"], f"{css}: a full option was drawn during play ({a} -> {b})"
+        assert b["updated"] > a["updated"] and b["rendered"] > a["rendered"], (css, a, b)
+    cases_a, cases_b = first[charts[0]], then[charts[0]]
+    assert cases_b["points"] >= cases_a["points"] + 10, (cases_a, cases_b)   # one point a day
+    # paused: the whole page is redrawn, and the charts show every day up to the one shown
+    page.wait_for_function("(css) => +document.querySelector(css + ' .govsim-echart').dataset.drawn > "
+                           f"{then[charts[0]]['drawn']}", arg=charts[0], timeout=UI_TIMEOUT_MS)
+    page.wait_for_timeout(500)
+    day = _day(page)
+    for css in charts[:2]:
+        assert _counters(page, css)["points"] == day, css
     browser_log.assert_clean()

@@ -138,3 +138,85 @@ def test_a_pilot_change_is_labelled_with_its_community_and_the_twin_keeps_the_sc
     assert model.twin.day == model.day == 5 and model.twin.changes_log == []
     grids = model.grid_frame()
     assert set(grids.loc[grids["community"] == 1, "grid_workers"]) != set(grids.loc[grids["community"] == 0, "grid_workers"])
+
+
+def test_a_playing_chart_is_sent_only_its_new_days_and_a_new_structure_whole():
+    from viz.echart import EChartWidget
+    model = VizModel()
+    sent = []
+
+    def widget():
+        w = EChartWidget()
+        w.send = sent.append   # the browser's messages (no browser here)
+        return w
+
+    def cases(start=0):
+        frame, twin = model.frames()
+        return charts.series_chart("cases_chart", frame, twin, model.change_marks(), 365, "en", "e", start)
+
+    def queues(start=0):
+        frame, twin = model.frames()
+        return charts.department_chart(frame, twin, model.departments.names, model.change_marks(), 365, "en", "e",
+                                       start)
+
+    w = widget()
+    model.run_for(3)
+    w.show(cases)   # the first option is sent whole
+    assert w.full["seq"] == 2 and w.full["option"]["rows"] == 3 and not sent
+    for days in (2, 1, 4):
+        model.run_for(days)
+        w.show(cases)
+    w.show(cases)   # no new day: nothing sent
+    updates = [m["args"][0] for m in sent]
+    assert [(u["from"], u["rows"], u["seq"], u["option"]) for u in updates] == [(3, 5, 2, {}), (5, 6, 2, {}), (6, 10, 2, {})]
+    # the days sent whole and in updates, together, are the chart's data as built whole (one code path)
+    whole = {s["id"]: s["data"] for s in cases()["series"]}
+    assert {i: w.full["option"]["series"][k]["data"] + sum((u["data"][i] for u in updates), [])
+            for k, i in enumerate(whole)} == whole
+    # a lever change adds a mark: the structure changed, so the option is sent whole again
+    model.change({"policies.share_joined": 0.5}, label="share_joined=0.5")
+    model.run_for(1)
+    w.show(cases)
+    assert len(sent) == 3 and w.full["seq"] == 3 and w.full["option"]["series"][0]["markLine"]["data"]
+    # a heat map's colour range grows with its data: merged into the update, not a reason to resend all
+    q = widget()
+    q.show(queues)
+    top = q.full["option"]["visualMap"]["max"]
+    while q.full["option"]["visualMap"]["max"] == top and (not sent[3:] or sent[-1]["args"][0]["option"] == {}):
+        model.run_for(5)
+        q.show(queues)
+        assert model.day < 200
+    assert q.full["seq"] == 2 and sent[-1]["args"][0]["option"]["visualMap"]["max"] > top
+    # an option without rows (the map) has its data replaced
+    m = widget()
+    m.show(lambda _start: {"epoch": "m", "series": [{"id": "grids", "data": [model.day]}]})
+    model.run_for(1)
+    m.show(lambda _start: {"epoch": "m", "series": [{"id": "grids", "data": [model.day]}]})
+    assert sent[-1]["args"][0] == {"seq": 2, "from": None, "rows": None, "data": {"grids": [model.day]}, "option": {}}
+    # the browser asks for the whole option: not when a newer one is on its way; else sent again
+    w.vue_resync(2)
+    assert w.full["seq"] == 3
+    w.vue_resync(3)
+    assert w.full["seq"] == 4 and w.full["option"] == cases()
+
+
+def test_a_number_typed_into_a_lever_stays_in_its_field():
+    """Enter applies the value, and the field and the slider then show it (they were set back to the
+    old value once, and leaving the field then applied that old value as a second change)."""
+    import ipyvuetify as v
+    import solara
+
+    from viz.app import Cockpit, resolve
+
+    _box, rc = solara.render(solara.AppLayout(children=[Cockpit(resolve("baseline.yaml"))]),
+                             handle_error=False)
+
+    field = rc.find(v.TextField, class_="govsim-lever-value").widgets[0]   # the first lever: policies.share_joined
+    assert field.v_model == "0"
+    field.v_model = "0.5"   # typed in the browser
+    field.fire_event("keyup.enter", {})
+    assert field.v_model == "0.5" and rc.find(v.Slider, class_="govsim-lever-slider").widgets[0].v_model == 0.5
+    field.fire_event("focusout", {})   # leaving the field applies nothing new
+    texts = [w.children[0] for w in rc.find(v.Html, class_="govsim-change").widgets]
+    assert len(texts) == 1 and "share_joined=0.5" in texts[0], texts
+    rc.close()
