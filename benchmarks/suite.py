@@ -157,10 +157,10 @@ def extra_lines(res: dict) -> list[str]:
     if mg:
         a, b = mg["short"], mg["long"]
         lines.append(f"Memory vs finished cases (100,000 residents): {a['days']:,} days → peak RSS {a['peak_rss_mib']:,.0f} MiB "
-                     f"({a['cases_closed']:,} cases closed, {a['end_state']['causes']:,} shared causes, "
-                     f"{a['end_state']['causes_bytes'] / 1024:.0f} KiB); {b['days']:,} days → {b['peak_rss_mib']:,.0f} MiB "
-                     f"({b['cases_closed']:,} closed, {b['end_state']['causes']:,} causes, "
-                     f"{b['end_state']['causes_bytes'] / 1024:.0f} KiB).")
+                     f"({a['cases_closed']:,} cases closed, {a['end_state']['open_at_end']:,} open at the end, "
+                     f"{a['end_state']['causes']:,} shared causes); {b['days']:,} days → {b['peak_rss_mib']:,.0f} MiB "
+                     f"({b['cases_closed']:,} closed, {b['end_state']['open_at_end']:,} open, "
+                     f"{b['end_state']['causes']:,} causes).")
     ba = res.get("before_after")
     if ba:
         parts = [f"{r['residents']:,}: {r['before_cpu_s']:.3f} → {r['after_cpu_s']:.3f} s ({r['speedup']:.2f}×"
