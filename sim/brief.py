@@ -226,10 +226,9 @@ def render(path: Path, lang: str = "en", robust_dir: Path | None = None) -> str:
     info, comp = read_comparison(path)
     base = info["base"]
     options = [s for s in info["scenarios"] if s != base]
-    base_scen = yaml.safe_load((path / info["directories"][base] / "scenario.yaml").read_text(encoding="utf-8"))
-    pop = base_scen.get("population", {})
-    residents = int(pop.get("subdistricts", 1) * pop.get("communities_per_subdistrict", 1)
-                    * pop.get("grids_per_community", 1) * pop.get("residents_per_grid", 0))
+    # as the run counted them (communities of kinds or listed one by one have their own sizes)
+    residents = int(json.loads((path / info["directories"][base] / "manifest.json").read_text(encoding="utf-8"))
+                    ["n_residents"])
     reps = int(comp["replications"].max())
     method = comp["multiplicity"].iloc[0]
     e = html.escape

@@ -66,3 +66,20 @@ def test_the_brief_prints_to_a_one_page_brief_plus_appendix(comparison, tmp_path
     assert res.exit_code == 0, res.output
     pdf = (tmp_path / "b.pdf").read_bytes()
     assert len(re.findall(rb"/Type\s*/Page[^s]", pdf)) == 2   # the brief, then the appendix of every indicator
+
+
+def test_the_brief_states_the_residents_of_communities_listed_one_by_one(tmp_path):
+    """A district of listed communities of different sizes (as an imported district): the brief
+    gives its residents as the runs counted them (2 × 100 + 1 × 250 = 450), not from the
+    population's uniform-structure fields."""
+    files = []
+    for name, extra in (("listed", ""), ("trained", "policies: {training_level: 1.0}\n")):
+        p = tmp_path / f"{name}.yaml"
+        p.write_text(f"name: {name}\npopulation:\n  communities:\n    - {{grids: 2, residents_per_grid: 100}}\n"
+                     f"    - {{grids: 1, residents_per_grid: 250}}\nrun: {{steps: 20, replications: 2}}\n" + extra,
+                     encoding="utf-8")
+        files.append(str(p))
+    out = tmp_path / "cmp"
+    res = CliRunner().invoke(cli.app, ["compare", *files, "--out", str(out), "--no-figures"], catch_exceptions=False)
+    assert res.exit_code == 0, res.output
+    assert "450 residents" in render(out, "en") and "辖区居民450人" in render(out, "zh")
