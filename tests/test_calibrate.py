@@ -22,11 +22,17 @@ STEPS = 150
 
 
 def district_file(tmp_path):
-    """A small two-community district (1,800 residents) written as a scenario file."""
+    """A small two-community district (1,800 residents) written as a scenario file. Its communities
+    settle nothing themselves (capacity 0): then every fix is a department's, and the resolution rate
+    speaks to `routing.fix_base` alone. With their kinds' own settlement (a fix chance of its own) the
+    data leave fix_base less determined (range 0.40–0.84 of 0.30–0.85 searched, seed 5): an honest
+    answer, but not the one this test is about (recovering known values)."""
     data = {"extends": "baseline.yaml", "name": "twin_small", "run": {"steps": STEPS},
             "population": {"subdistricts": 1, "communities": [
-                {"name": "North", "kind": "old_inner_city", "grids": 2, "residents_per_grid": 450},
-                {"name": "South", "kind": "commodity_estate", "grids": 2, "residents_per_grid": 450}]}}
+                {"name": "North", "kind": "old_inner_city", "grids": 2, "residents_per_grid": 450,
+                 "community_capacity_per_10k": 0.0},
+                {"name": "South", "kind": "commodity_estate", "grids": 2, "residents_per_grid": 450,
+                 "community_capacity_per_10k": 0.0}]}}
     path = tmp_path / "twin_small.yaml"
     path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
     return path
