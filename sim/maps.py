@@ -202,15 +202,16 @@ def map_values(grids: pd.DataFrame, communities: pd.DataFrame) -> tuple[pd.DataF
 
 
 def plot_map(ax, scenario, grids: pd.DataFrame, communities: pd.DataFrame, outcome: str, *, labels: bool = True,
-             colorbar: bool = True):
-    """Draw one outcome's map on `ax`."""
+             colorbar: bool = True, shapes: tuple[list, list] | None = None):
+    """Draw one outcome's map on `ax` (`shapes`: the district's :func:`layout`, when already made)."""
     from matplotlib.collections import PolyCollection
     o = MAP_OUTCOMES[outcome]
     g, c = map_values(grids, communities)
+    outlines, cells = shapes or layout(scenario)
     if o.level == "grid":
-        shapes, values = grid_shapes(scenario), g[o.column].to_numpy(float)
+        drawn, values = cells, g[o.column].to_numpy(float)
     else:
-        shapes, values = community_shapes(scenario), c[o.column].to_numpy(float)
+        drawn, values = outlines, c[o.column].to_numpy(float)
     finite = values[np.isfinite(values)]
     lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
     if hi - lo < 1e-9:
@@ -220,13 +221,12 @@ def plot_map(ax, scenario, grids: pd.DataFrame, communities: pd.DataFrame, outco
         lo, hi = -max(abs(lo), abs(hi)), max(abs(lo), abs(hi))
     import matplotlib
     cm = matplotlib.colormaps[cmap].with_extremes(bad="0.85")   # grey: no problem finished there
-    coll = PolyCollection(shapes, array=np.ma.masked_invalid(values), cmap=cm, edgecolors="white", linewidths=0.6)
+    coll = PolyCollection(drawn, array=np.ma.masked_invalid(values), cmap=cm, edgecolors="white", linewidths=0.6)
     coll.set_clim(lo, hi)
     ax.add_collection(coll)
-    outlines = PolyCollection(community_shapes(scenario), facecolors="none", edgecolors="0.15", linewidths=1.4)
-    ax.add_collection(outlines)
+    ax.add_collection(PolyCollection(outlines, facecolors="none", edgecolors="0.15", linewidths=1.4))
     if labels:
-        for shape, name in zip(community_shapes(scenario), c["name"]):
+        for shape, name in zip(outlines, c["name"]):
             p = np.asarray(shape)
             ax.text(p[:, 0].mean(), p[:, 1].mean(), str(name), ha="center", va="center", fontsize=6.5, color="0.1",
                     bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.65})
@@ -249,8 +249,9 @@ def plot_maps(path: Path, scenario, grids: pd.DataFrame, communities: pd.DataFra
     with cjk_fonts():
         fig = Figure(figsize=(13, 4.3 * rows))
         axes = fig.subplots(rows, cols, squeeze=False).ravel()
+        shapes = layout(scenario)   # once: cutting polygons into grids is the slow part
         for ax, name in zip(axes, names):
-            plot_map(ax, scenario, grids, communities, name)
+            plot_map(ax, scenario, grids, communities, name, shapes=shapes)
         for ax in axes[len(names):]:
             ax.axis("off")
         fig.suptitle(f"Sentiment map 民情地图 — {scenario.name} (mean over {n_reps} replication"

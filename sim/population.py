@@ -248,12 +248,13 @@ class Residents:
         # each run draws its talkers, then the uniforms picking each one's partner, from its own stream
         i = np.concatenate([sorted_uniform_integers(rng, k, N) + r * N for r, (rng, k) in enumerate(zip(rngs, counts)) if k])
         deg = self.degree.take(i)
+        talkers = counts   # per run
         if not deg.all():   # residents without ties do not talk
             i, deg = i[deg > 0], deg[deg > 0]
             if i.size == 0:
                 return
-        per_run = np.bincount(i // N, minlength=len(rngs)) if len(rngs) > 1 else [i.size]
-        u = np.concatenate([rng.random(k) for rng, k in zip(rngs, per_run) if k])
+            talkers = np.bincount(i // N, minlength=len(rngs))
+        u = np.concatenate([rng.random(k) for rng, k in zip(rngs, talkers) if k])
         a = self.adjacency
         j = a.indices.take(a.indptr.take(i) + (u * deg).astype(np.int64))
         self.exchange(i, j, bound, convergence)

@@ -155,7 +155,6 @@ def _default_kinds() -> dict[str, CommunityKind]:
     }
 
 
-
 def department_label(key: str, spec: "DepartmentSpec | None", lang: str) -> str:
     """A department's name for people: its declared Chinese name in Chinese, else its key in words."""
     if lang == "zh" and spec is not None and spec.name_zh:
@@ -173,6 +172,7 @@ def kind_label(kind: str, lang: str, description: str | None = None) -> str:
     if lang == "zh" and sep and zh.strip():
         return zh.strip()
     return kind.replace("_", " ")
+
 
 class Population(Section):
     title_zh: ClassVar[str] = "人口与区划"

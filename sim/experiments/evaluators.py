@@ -284,11 +284,16 @@ def check_options(workers: int | None = None, cluster: str | None = None, chunk_
                               "tcp://host:8786, or 'local' for a cluster on this machine")
 
 
+def local_workers(workers: int | None) -> int:
+    """Worker processes on this machine: as asked, else one per core."""
+    return workers or os.cpu_count() or 1
+
+
 def make_backend(workers: int | None = None, cluster: str | None = None) -> Backend:
     check_options(workers, cluster)
     if cluster:
         return Dask(cluster, workers)
-    n = workers or os.cpu_count() or 1
+    n = local_workers(workers)
     return InProcess() if n == 1 else ProcessPool(n)
 
 

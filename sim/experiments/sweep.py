@@ -20,7 +20,6 @@ neither stall the sweep nor take other runs with it.
 from __future__ import annotations
 
 import math
-import os
 import time
 from collections import deque
 from concurrent.futures import FIRST_COMPLETED, wait
@@ -33,7 +32,8 @@ import pandas as pd
 
 from sim import paths
 
-from .evaluators import Backend, check_options, describe_error, lost_task_errors, make_backend, run_chunk
+from .evaluators import (Backend, check_options, describe_error, local_workers, lost_task_errors, make_backend,
+                         run_chunk)
 from .space import plain_values
 from .spec import Experiment
 from .store import STATUS_DONE, STATUS_FAILED, STATUS_PENDING, RunStatus, SweepDir, now
@@ -85,7 +85,7 @@ def run_sweep(exp: Experiment, out: str | Path | None = None, *, workers: int | 
     if backend is None and cluster is None:   # worker processes on this machine: refuse, before anything is
         from sim.resources import check_memory   # written, a sweep that cannot fit in its memory
         check_memory(exp.model_obj.residents_at_once(exp.base_data, exp.settings, exp.sample_design(), exp.replications),
-                     processes=workers or os.cpu_count() or 1, what=f"sweep '{exp.name}'")
+                     processes=local_workers(workers), what=f"sweep '{exp.name}'")
     sd = SweepDir(paths.user_path(out) or default_out_dir(exp))
     sd.check_usable()  # before the lock file is made: never write into a directory that is not a sweep
     with sd.lock():
