@@ -126,12 +126,13 @@ class Departments:
         srv = self.free[busy].argmin(axis=1)
         self.free[busy, srv] = np.maximum(self.free[busy, srv], at) + extra[busy] / self.speed[busy]
 
-    def start_services(self, team: np.ndarray, avail: np.ndarray, key: np.ndarray, work: np.ndarray,
-                       speed: np.ndarray, t_end: float, fifo: np.ndarray):
+    def start_services(self, team: np.ndarray, avail: np.ndarray, key: np.ndarray, busy: np.ndarray,
+                       t_end: float, fifo: np.ndarray):
         """Handlers take waiting cases until `t_end`.
 
         Event by event, a team's first free handler takes the highest-priority case (lowest `key`) that
-        has arrived by then or, if none has, the next to arrive. The events of all teams are processed
+        has arrived by then or, if none has, the next to arrive, and is busy with it for `busy` days (its
+        work over the handler's hours per day). The events of all teams are processed
         in rounds: each round, every team with work left takes its next case. A team serving first come
         first served (`fifo[team]`) takes several in one round: its k-th free handler takes the k-th
         case in arrival order, as long as no handler given a case earlier in the round would be free
@@ -144,7 +145,7 @@ class Departments:
         if n == 0:
             return none, np.empty(0), none
         order = np.lexsort((np.arange(n), key, team))
-        T, A, W = team[order], avail[order], work[order]
+        T, A, dur = team[order], avail[order], busy[order]
         free, servers = self.free, self.servers
         all_fifo = bool(fifo[T].all())
         rem = np.arange(n)
@@ -168,7 +169,7 @@ class Departments:
                 self._choose_by_priority(choice, ~fifo[teams], a, tau, seg, heads)
             # First come first served: the j-th free handler takes the j-th case (see above).
             rank = np.arange(rem.size) - heads[seg]
-            batch = np.minimum(servers[teams], np.diff(heads, append=rem.size))
+            batch = np.minimum(servers[teams], np.bincount(seg, minlength=k))   # ≤ handlers ≤ free's columns
             if not all_fifo:
                 batch[~fifo[teams]] = 1
             width = int(batch.max())
@@ -178,10 +179,9 @@ class Departments:
             cases[seg[more], rank[more]] = more
             has = cases >= 0
             pos = np.where(has, cases, 0)
-            f = f_sorted[:, :width] if f_sorted.shape[1] >= width else np.pad(f_sorted, ((0, 0), (0, width - f_sorted.shape[1])),
-                                                                               constant_values=np.inf)
+            f = f_sorted[:, :width]
             start = np.maximum(f, a[pos])
-            end = start + W[rem[pos]] / speed[teams][:, None]
+            end = start + dur[rem[pos]]
             # valid while it starts today and no handler given a case earlier in the round is free again first
             ok = has & (start < t_end)
             if width > 1:

@@ -57,7 +57,7 @@ def test_queue_discipline_matches_an_event_loop(fifo, seed):
     work = rng.exponential(2.0, n)
     speed = np.array([8.0, 6.0, 12.0, 24.0])
     expected = reference_schedule(team, avail, key, work, speed, depts.free.copy(), 1.0)
-    k, start, server = depts.start_services(team, avail, key, work, speed, 1.0, np.full(4, fifo))
+    k, start, server = depts.start_services(team, avail, key, work / speed[team], 1.0, np.full(4, fifo))
     got = {int(i): (float(s), int(h)) for i, s, h in zip(k, start, server)}
     assert got.keys() == expected.keys()
     for i in got:

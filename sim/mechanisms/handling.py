@@ -96,10 +96,10 @@ class Handling(Mechanism):
                 fifo[team[edf]] = False
             else:
                 key = avail
-            k, start, server = depts.start_services(team, avail, key, work, speed, t_end, fifo)
+            busy = work / speed[team]          # days of a handler's time each case takes
+            k, start, server = depts.start_services(team, avail, key, busy, t_end, fifo)
             if k.size:
-                rows, tm = waiting[k], team[k]
-                busy = work[k] / speed[tm]
+                rows, tm, busy = waiting[k], team[k], busy[k]
                 cases.status[rows] = Status.SERVING
                 cases.start_time[rows] = start
                 cases.done_time[rows] = start + busy
