@@ -48,9 +48,11 @@ MAP_FILES = {MAP_FILE: "the sentiment map (民情地图): grids and communities 
                        "gap (mean over replications)"}
 
 
-CJK_FAMILIES = ("WenQuanYi Zen Hei", "Noto Sans CJK SC", "Noto Sans CJK JP", "Source Han Sans SC", "SimHei")
+CJK_FAMILIES = ("WenQuanYi Zen Hei", "Noto Sans CJK SC", "Noto Sans CJK JP", "Source Han Sans SC", "SimHei",
+                "WenQuanYi Micro Hei", "Droid Sans Fallback", "AR PL UMing CN")
 CJK_FILES = ("/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc", "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
              "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc")
+CJK_FILE_HINTS = ("wqy", "notosanscjk", "sourcehansans", "droidsansfallback", "uming", "simhei")
 
 
 @contextmanager
@@ -60,10 +62,14 @@ def cjk_fonts():
     import matplotlib
     from matplotlib import font_manager as fm
     known = {f.name for f in fm.fontManager.ttflist}
-    if not known.intersection(CJK_FAMILIES):
-        for f in CJK_FILES:
-            if Path(f).is_file():
+    if not known.intersection(CJK_FAMILIES):   # installed after matplotlib cached its font list
+        files = [f for f in CJK_FILES if Path(f).is_file()] or [
+            f for f in fm.findSystemFonts() if any(k in Path(f).name.lower() for k in CJK_FILE_HINTS)]
+        for f in files:
+            try:
                 fm.fontManager.addfont(f)
+            except (OSError, RuntimeError, ValueError):
+                continue
         known = {f.name for f in fm.fontManager.ttflist}
     families = ["DejaVu Sans"] + [f for f in CJK_FAMILIES if f in known]
     log = logging.getLogger("matplotlib.font_manager")   # WenQuanYi has no "normal" weight: a harmless note
