@@ -377,7 +377,7 @@ def write_results(cal: Calibration, study, out: Path) -> dict:
 def plot_fit(path: Path, fit: pd.DataFrame, cal: Calibration) -> None:
     """Observed vs simulated per indicator: the observation with its 95% interval, the best fit's
     replications (mean ± 1.96 sd) and the span of the good fits' means."""
-    from sim.maps import cjk_fonts
+    from sim.plotting import cjk_fonts
     from sim.observe import INDICATORS
     names = list(dict.fromkeys(fit["indicator"]))
     heights = [max(1.2, 0.32 * (fit["indicator"] == n).sum() + 0.8) for n in names]

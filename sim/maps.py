@@ -10,14 +10,14 @@ English and Chinese, its unit and which direction is better (green is better, re
 
 from __future__ import annotations
 
-import logging
 import math
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from sim.plotting import cjk_fonts, fixed_margins
 
 
 @dataclass(frozen=True)
@@ -46,40 +46,6 @@ MAP_FILE = "figures/sentiment_map.png"
 MAP_FILES = {MAP_FILE: "the sentiment map (民情地图): grids and communities coloured by satisfaction of those served, "
                        "days to resolution, open problems, the 60+ satisfaction gap and the reported-vs-experienced "
                        "gap (mean over replications)"}
-
-
-CJK_FAMILIES = ("WenQuanYi Zen Hei", "Noto Sans CJK SC", "Noto Sans CJK JP", "Source Han Sans SC", "SimHei",
-                "WenQuanYi Micro Hei", "Droid Sans Fallback", "AR PL UMing CN")
-CJK_FILES = ("/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc", "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
-             "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc")
-CJK_FILE_HINTS = ("wqy", "notosanscjk", "sourcehansans", "droidsansfallback", "uming", "simhei")
-
-
-@contextmanager
-def cjk_fonts():
-    """Matplotlib settings under which Chinese labels render: a CJK font as fallback behind DejaVu Sans
-    (system fonts that matplotlib's cache missed are registered once). Without one, labels show boxes."""
-    import matplotlib
-    from matplotlib import font_manager as fm
-    known = {f.name for f in fm.fontManager.ttflist}
-    if not known.intersection(CJK_FAMILIES):   # installed after matplotlib cached its font list
-        files = [f for f in CJK_FILES if Path(f).is_file()] or [
-            f for f in fm.findSystemFonts() if any(k in Path(f).name.lower() for k in CJK_FILE_HINTS)]
-        for f in files:
-            try:
-                fm.fontManager.addfont(f)
-            except (OSError, RuntimeError, ValueError):
-                continue
-        known = {f.name for f in fm.fontManager.ttflist}
-    families = ["DejaVu Sans"] + [f for f in CJK_FAMILIES if f in known]
-    log = logging.getLogger("matplotlib.font_manager")   # WenQuanYi has no "normal" weight: a harmless note
-    level = log.level
-    log.setLevel(logging.ERROR)
-    try:
-        with matplotlib.rc_context({"font.family": families}):
-            yield
-    finally:
-        log.setLevel(level)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -252,17 +218,21 @@ def plot_maps(path: Path, scenario, grids: pd.DataFrame, communities: pd.DataFra
     names = list(MAP_OUTCOMES)
     cols = 3
     rows = math.ceil(len(names) / cols)
+    shapes = layout(scenario)   # once: cutting polygons into grids is the slow part
+    points = np.concatenate([np.asarray(p, float) for p in shapes[0]])
+    w, h = np.ptp(points, axis=0)
+    # panels as tall as the district's shape at their width (~3.3 in beside its colour bar), plus titles
+    panel = min(6.0, max(1.5, 3.3 * h / max(w, 1e-9))) + 0.75
     with cjk_fonts():
-        fig = Figure(figsize=(13, 4.3 * rows))
+        fig = Figure(figsize=(13, panel * rows + 0.6))
         axes = fig.subplots(rows, cols, squeeze=False).ravel()
-        shapes = layout(scenario)   # once: cutting polygons into grids is the slow part
         for ax, name in zip(axes, names):
             plot_map(ax, scenario, grids, communities, name, shapes=shapes)
         for ax in axes[len(names):]:
             ax.axis("off")
         fig.suptitle(f"Sentiment map 民情地图 — {scenario.name} (mean over {n_reps} replication"
                      f"{'s' if n_reps != 1 else ''}; green is better, grey: no data; community outlines in black)", fontsize=11)
-        fig.tight_layout()
+        fixed_margins(fig, left=0.2, right=0.2, top=1.05, bottom=0.15, wspace=0.1, hspace=0.55)
         path.parent.mkdir(parents=True, exist_ok=True)
         fig.savefig(path, dpi=110)
     return path

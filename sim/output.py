@@ -24,10 +24,11 @@ import numpy as np
 import pandas as pd
 
 from sim import paths
-from sim.maps import MAP_FILE, MAP_FILES, cjk_fonts, plot_maps
+from sim.maps import MAP_FILE, MAP_FILES, plot_maps
 from sim.metrics import E_ORDER, METRIC_BY_NAME, QUEUE_DOC, QUEUE_PREFIX, SERIES_DOC
 from sim.runner import RunResult, daily_long, manifest, summarise, summary_frame
 from sim.paths import MANIFEST, UnsafePathError
+from sim.plotting import cjk_fonts, fixed_margins
 from sim.scenario import Scenario, department_label, scenario_yaml
 
 BAND = (0.025, 0.975)  # quantiles across replications drawn as the band around the mean
@@ -507,15 +508,6 @@ def _subplots(*grid, figsize, **kwargs):
     return fig, fig.subplots(*grid, **kwargs)
 
 
-def _margins(fig, *, left: float = 0.75, right: float = 0.2, top: float = 0.45, bottom: float = 0.7,
-             wspace: float | None = None, hspace: float | None = None) -> None:
-    """Fixed margins in inches around the axes: room for tick labels, axis labels, titles and the
-    footnote. (A tight layout measures every text in an extra draw: 40% of a run's figure time.)"""
-    w, h = fig.get_size_inches()
-    fig.subplots_adjust(left=left / w, right=1 - right / w, top=1 - top / h, bottom=bottom / h,
-                        wspace=wspace, hspace=hspace)
-
-
 def _tab10(i: int):
     import matplotlib
     return matplotlib.colormaps["tab10"](i % 10)
@@ -563,7 +555,7 @@ def _finish(fig, ax, path: Path, title: str, ylabel: str, n_reps: int, legend: b
         ax.legend(fontsize=8, loc="best")
     fig.text(0.99, 0.01, f"mean of {n_reps} replications; band: 2.5–97.5% across replications",
              ha="right", va="bottom", fontsize=7, color="0.4")
-    _margins(fig)
+    fixed_margins(fig)
     fig.savefig(path, dpi=110)
 
 
@@ -591,7 +583,10 @@ def plot_run(directory: Path, scenario: Scenario, daily: pd.DataFrame) -> list[P
     _draw(ax, band(daily, "satisfaction_60plus"), "aged 60+", "tab:purple")
     _draw(ax, band(daily, "satisfaction_under60"), "under 60", "tab:green")
     _events(ax, scenario, offset)
-    _finish(fig, ax, directory / "satisfaction.png", f"Mean satisfaction by age — {name}", "satisfaction (0–1)", n, True)
+    _finish(fig, ax, directory / "satisfaction.png", f"Mean satisfaction by age, all residents — {name}",
+            "satisfaction (0–1)", n, True)
+    # most residents are never served in a year and keep their initial satisfaction: the gaps among
+    # those served are in the summary (gap_satisfaction_60plus) and the sentiment map
     paths.append(directory / "satisfaction.png")
 
     fig, axes = _subplots(1, 2, figsize=(10, 4))
@@ -607,7 +602,7 @@ def plot_run(directory: Path, scenario: Scenario, daily: pd.DataFrame) -> list[P
     fig.suptitle(name)
     fig.text(0.99, 0.01, f"mean of {n} replications; band: 2.5–97.5% across replications",
              ha="right", va="bottom", fontsize=7, color="0.4")
-    _margins(fig, top=0.75, wspace=0.25)
+    fixed_margins(fig, top=0.75, wspace=0.25)
     fig.savefig(directory / "resolved_escalated.png", dpi=110)
     paths.append(directory / "resolved_escalated.png")
 
@@ -636,7 +631,7 @@ def plot_run(directory: Path, scenario: Scenario, daily: pd.DataFrame) -> list[P
         fig.suptitle(f"Department queues (cases waiting at the end of the day) — {name}", fontsize=11)
         fig.text(0.99, 0.005, f"mean of {n} replications; band: 2.5–97.5% across replications",
                  ha="right", va="bottom", fontsize=7, color="0.4")
-        _margins(fig, left=0.65, top=0.75, bottom=0.6, wspace=0.25, hspace=0.4)
+        fixed_margins(fig, left=0.65, top=0.75, bottom=0.6, wspace=0.25, hspace=0.4)
         fig.savefig(directory / "department_queues.png", dpi=110)
     paths.append(directory / "department_queues.png")
     return paths
@@ -756,7 +751,7 @@ def _plot_forest(path: Path, comp: pd.DataFrame, lang: str) -> Path:
 
 def font_context(lang: str):
     """Matplotlib settings for text in `lang`: with a CJK fallback font for Chinese (see
-    :func:`sim.maps.cjk_fonts`), none needed otherwise."""
+    :func:`sim.plotting.cjk_fonts`), none needed otherwise."""
     return cjk_fonts() if lang == "zh" else nullcontext()
 
 
