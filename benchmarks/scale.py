@@ -13,6 +13,9 @@ Measured:
   (CPU seconds per run; the batch shares the per-day cost). Target < 0.1 s per run.
 * **govsim run, 10 replications**: wall seconds of ``python -m sim.cli run baseline --replications
   10`` end to end (interpreter start and imports included). Target < 2 s.
+* **a district, 10 replications** (no target): wall seconds of ``govsim run`` for a 100,000-resident
+  district with 10 replications (five batches), ``--no-figures``, in one process (``--workers 1``) and
+  with the default workers (one per core): what worker processes buy a planner on this machine.
 * **1,000-run sweep**: wall seconds of a sweep of 100 points × 10 replications of the baseline on 2
   worker processes (``sim.experiments.run_sweep``). Target < 120 s.
 
@@ -61,16 +64,25 @@ def small_runs(batch: int = 10) -> dict:
     return {"residents": sc.n_residents, "alone_cpu_s": alone, "batched_cpu_s_per_run": batched, "batch": batch}
 
 
-def cli_replications(reps: int = 10) -> dict:
+def cli_replications(reps: int = 10, extra: tuple[str, ...] = ()) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         cmd = [sys.executable, "-m", "sim.cli", "run", "baseline", "--replications", str(reps), "--out",
-               str(Path(tmp) / "out")]
+               str(Path(tmp) / "out"), *extra]
         t = time.perf_counter()
         proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
         wall = time.perf_counter() - t
     if proc.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)} failed:\n{proc.stderr[-2000:]}")
-    return {"replications": reps, "wall_s": wall}
+    return {"replications": reps, "wall_s": wall, "options": list(extra)}
+
+
+def district_replications(residents: int = 100_000, reps: int = 10) -> dict:
+    from benchmarks.common import structure
+    sets = [a for k, v in structure(residents).items() for a in ("--set", f"population.{k}={v}")]
+    one = cli_replications(reps, (*sets, "--no-figures", "--workers", "1"))
+    auto = cli_replications(reps, (*sets, "--no-figures"))
+    return {"residents": residents, "replications": reps, "one_worker_wall_s": one["wall_s"],
+            "default_workers_wall_s": auto["wall_s"], "speedup": one["wall_s"] / auto["wall_s"]}
 
 
 def sweep(points: int = 100, replications: int = 10, workers: int = 2) -> dict:
@@ -115,6 +127,9 @@ def main(argv=None) -> int:
         s["batched_cpu_s_per_run"] < T_SMALL, "s")
     c = res["cli_replications"] = cli_replications()
     row("govsim run baseline, 10 replications (wall)", c["wall_s"], "< 2", c["wall_s"] < T_CLI10, "s")
+    d = res["district_replications"] = district_replications()
+    print(f"{'100,000-resident district, 10 replications (wall):':<52} {d['one_worker_wall_s']:.1f} s in one process, "
+          f"{d['default_workers_wall_s']:.1f} s with the default workers ({d['speedup']:.2f}×)", flush=True)
     if not args.skip_sweep:
         w = res["sweep"] = sweep()
         row("1,000-run sweep on 2 workers (wall)", w["wall_s"], "< 120", w["wall_s"] < T_SWEEP, "s")

@@ -117,7 +117,7 @@ def user_errors(*extra: type[BaseException]) -> Iterator[None]:
 
 
 def run_replications(scenario: Scenario, progress: Callable[[int], None] | None = None, *, first: int = 0,
-                     count: int | None = None) -> list[RunResult]:
+                     count: int | None = None, workers: int = 1) -> list[RunResult]:
     """The core: the replications of a scenario, as its ``run`` section says (seed, count, steps), or
     replications first..first+count−1 (``--precision`` adds them in batches).
 
@@ -126,8 +126,8 @@ def run_replications(scenario: Scenario, progress: Callable[[int], None] | None 
     """
     from sim import runner
     if first == 0 and count is None:
-        return runner.run_replications(scenario, progress=progress)
-    return runner.run_replications(scenario, count, progress=progress, first=first)
+        return runner.run_replications(scenario, progress=progress, workers=workers)
+    return runner.run_replications(scenario, count, progress=progress, first=first, workers=workers)
 
 
 def run_from_state(state: Path, scenario: Scenario, progress: Callable[[int], None] | None = None) -> list[RunResult]:
@@ -153,6 +153,10 @@ Replication = Annotated[int | None, typer.Option("--replication", show_default=F
                                                       "of an earlier run, or the sweep row whose README names K)")]
 Force = Annotated[bool, typer.Option("--force", help="replace a previous govsim output in --out")]
 NoFigures = Annotated[bool, typer.Option("--no-figures", help="skip the PNG figures (faster)")]
+Workers = Annotated[int | None, typer.Option("--workers", "-w", min=1, show_default=False,
+                                           help="worker processes for the replications (default: one per core "
+                                                "when they fill more than one batch of 200,000 residents, else 1); "
+                                                "results are the same with any number")]
 BurnIn = Annotated[int | None, typer.Option("--burn-in", min=1, show_default=False, metavar="DAYS",
                                             help="run DAYS days first, then open the books: results cover the "
                                                  "--steps days after the burn-in")]
@@ -285,10 +289,12 @@ def overrides_from_flags(replications: int | None, seed: int | None, steps: int 
     return over
 
 
-def residents_at_once(scenario: Scenario) -> int:
-    """Residents held in memory at once: one batch of replications (see sim.runner.batches)."""
-    from sim.runner import batches
-    return len(batches(scenario, list(range(scenario.run.replications)))[0]) * scenario.n_residents
+def check_run_memory(scenario: Scenario, workers: int) -> None:
+    """Refuse, before anything is written, replications that would not fit in memory in `workers`
+    processes at once."""
+    from sim.runner import processes_at_once, residents_at_once
+    check_memory(residents_at_once(scenario, workers), processes=processes_at_once(scenario, workers),
+                 what=f"scenario '{scenario.name}'")
 
 
 def default_out(stem: str) -> Path:
@@ -482,7 +488,7 @@ def run(
     replications: Replications = None, seed: Seed = None, steps: Steps = None, sets: Sets = None,
     out: Out = None, force: Force = False, no_figures: NoFigures = False, replication: Replication = None,
     burn_in: BurnIn = None, save_state: SaveState = None, from_state: FromState = None,
-    precision: Precision = None, max_replications: MaxReplications = 200,
+    precision: Precision = None, max_replications: MaxReplications = 200, workers: Workers = None,
 ) -> None:
     """Run a scenario's replications, print the 4E table and write the results to a directory.
 
@@ -500,8 +506,10 @@ def run(
                                 "give one of --precision and --burn-in/--from-state")
     from sim import output  # imported only now: bad input is refused without loading the model
     err = _stderr()
+    from sim.runner import WorkerLost, run_workers
+    n_workers = run_workers(scenario, requested=workers)
     with user_errors(output.OutputError):
-        check_memory(residents_at_once(scenario), what=f"scenario '{scenario.name}'")
+        check_run_memory(scenario, n_workers)
         target = output.claim_out_dir(out, default_out(scenario.name), force=force)  # before a long run
     err.print(f"{escape(scenario.name)}: {warm.describe(scenario)}")
     warm_info = None
@@ -513,9 +521,9 @@ def run(
     else:
         with _scratch() as scratch:
             state = warm.prepare(scenario, scratch, err) if warm.active else None
-            with progress_bar(warm.runs(scenario), scenario.name) as advance:
+            with user_errors(WorkerLost), progress_bar(warm.runs(scenario), scenario.name) as advance:
                 results = (run_from_state(state, scenario, progress=advance) if state
-                           else run_replications(scenario, progress=advance))
+                           else run_replications(scenario, progress=advance, workers=n_workers))
             if state:
                 warm_info = warm.manifest(state)
     with user_errors(output.OutputError, OSError), output.staged_dir(target, replace=force) as tmp:
@@ -540,7 +548,7 @@ def compare(
     multiplicity: Annotated[Multiplicity, typer.Option(help="correction for testing every indicator of every "
                                                             "scenario: holm (family-wise), fdr (Benjamini–Hochberg) "
                                                             "or none")] = Multiplicity.holm,
-    precision: Precision = None, max_replications: MaxReplications = 200,
+    precision: Precision = None, max_replications: MaxReplications = 200, workers: Workers = None,
     lang: Annotated[Lang, typer.Option("--lang", help="language of the table")] = Lang.en,
 ) -> None:
     """Run scenarios with the same seeds and show all their paired differences from the base, side by side.
@@ -571,9 +579,11 @@ def compare(
     common = scenarios[0].run
     dirs = {s.name: output.dir_name(s.name) for s in scenarios}
     sources = dict(zip(names, [base, *others]))
+    from sim.runner import WorkerLost, run_workers
+    n_workers = {s.name: run_workers(s, requested=workers) for s in scenarios}
     with user_errors(output.OutputError):
         for scen in scenarios:
-            check_memory(residents_at_once(scen), what=f"scenario '{scen.name}'")
+            check_run_memory(scen, n_workers[scen.name])
         target = output.claim_out_dir(out, default_out(f"compare-{names[0]}"), force=force)
     err.print(f"{len(scenarios)} scenarios × {warm.describe(scenarios[0])}")
     results: dict[str, list[RunResult]] = {}
@@ -586,11 +596,11 @@ def compare(
     else:
         with _scratch() as scratch:
             state = warm.prepare(scenarios[0], scratch, err) if warm.active else None
-            with user_errors(), progress_bar(warm.runs(scenarios[0]) * len(scenarios), names[0]) as advance:
+            with user_errors(WorkerLost), progress_bar(warm.runs(scenarios[0]) * len(scenarios), names[0]) as advance:
                 for scen in scenarios:
                     advance(0, description=scen.name)
                     results[scen.name] = (run_from_state(state, scen, progress=advance) if state
-                                          else run_replications(scen, progress=advance))
+                                          else run_replications(scen, progress=advance, workers=n_workers[scen.name]))
             if state:
                 warm_info = warm.manifest(state)
     with user_errors(output.OutputError, OSError), output.staged_dir(target, replace=force) as tmp:

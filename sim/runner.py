@@ -84,26 +84,88 @@ def run_from_state(state: str | Path, scenario: Scenario,
 BATCH_RESIDENTS = 200_000
 
 
-def batches(scenario: Scenario, seeds: list[int]) -> list[list[int]]:
-    """The seeds split into batches of at most BATCH_RESIDENTS residents (at least one run each)."""
+def batches(scenario: Scenario, seeds: list[int], parts: int = 1) -> list[list[int]]:
+    """The seeds split into batches of at most BATCH_RESIDENTS residents (at least one run each), and
+    into at least `parts` batches (one per worker process) where there are that many seeds."""
     size = max(1, BATCH_RESIDENTS // max(1, scenario.n_residents))
+    size = min(size, max(1, -(-len(seeds) // max(1, parts))))
     return [seeds[i:i + size] for i in range(0, len(seeds), size)]
 
 
+def residents_at_once(scenario: Scenario, workers: int = 1) -> int:
+    """Residents each process holds at once running the scenario's replications: one batch."""
+    return len(batches(scenario, list(range(scenario.run.replications)), parts=workers)[0]) * scenario.n_residents
+
+
+def processes_at_once(scenario: Scenario, workers: int) -> int:
+    """Processes running the scenario's replications at once with `workers` workers."""
+    return min(workers, len(batches(scenario, list(range(scenario.run.replications)), parts=workers)))
+
+
+# Replications run in worker processes only when they fill more than one batch: a worker takes about
+# 2 s to start (it imports the model), which a smaller job would not win back.
+def run_workers(scenario: Scenario, requested: int | None = None) -> int:
+    """Worker processes for a scenario's replications: as requested; else, when the replications fill
+    more than one batch, as many as there are cores and the memory holds; else 1 (this process)."""
+    if requested is not None:
+        return max(1, requested)
+    if len(batches(scenario, list(range(scenario.run.replications)))) <= 1:
+        return 1
+    import os
+
+    from sim.resources import available_bytes, estimate_bytes
+    have = available_bytes()
+    for n in range(os.cpu_count() or 1, 1, -1):
+        if have is None or estimate_bytes(residents_at_once(scenario, n), processes_at_once(scenario, n)) <= have:
+            return n
+    return 1
+
+
 def run_replications(scenario: Scenario, replications: int | None = None, seed: int | None = None,
-                     progress: Callable[[int], None] | None = None, first: int = 0) -> list[RunResult]:
+                     progress: Callable[[int], None] | None = None, first: int = 0,
+                     workers: int = 1) -> list[RunResult]:
     """Replications k = f..f+R-1, where f is ``run.first_replication`` plus `first` (--precision adds
-    replications later: the ones a larger R would have run), run with seeds ``replication_seed(seed, k)``."""
+    replications later: the ones a larger R would have run), run with seeds ``replication_seed(seed, k)``,
+    batch by batch in this process or, with `workers` > 1, in that many worker processes (the same
+    results: every run keeps its own random streams whatever batch it is in)."""
     reps = scenario.run.replications if replications is None else replications
     root = scenario.run.seed if seed is None else seed
     first = scenario.run.first_replication + first
     seeds = [replication_seed(root, k) for k in range(first, first + reps)]
+    groups = batches(scenario, seeds, parts=workers)
+    if workers > 1 and len(groups) > 1:
+        return _run_in_processes(scenario, groups, workers, progress)
     out: list[RunResult] = []
-    for batch in batches(scenario, seeds):
+    for batch in groups:
         out.extend(run_batch(scenario, batch))
         if progress:
             progress(len(batch))
     return out
+
+
+class WorkerLost(RuntimeError):
+    """A worker process died while running replications (killed, or out of memory)."""
+
+
+def _run_in_processes(scenario: Scenario, groups: list[list[int]], workers: int,
+                      progress: Callable[[int], None] | None) -> list[RunResult]:
+    from concurrent.futures import as_completed
+
+    from sim.experiments.evaluators import ProcessPool, lost_task_errors
+    done: list[list[RunResult] | None] = [None] * len(groups)
+    with ProcessPool(min(workers, len(groups))) as pool:
+        ex = pool.executor()
+        futures = {ex.submit(run_batch, scenario, g): k for k, g in enumerate(groups)}
+        try:
+            for fut in as_completed(futures):
+                k = futures[fut]
+                done[k] = fut.result()
+                if progress:
+                    progress(len(groups[k]))
+        except lost_task_errors() as e:
+            raise WorkerLost(f"a worker process died while running replications ({type(e).__name__}; out of "
+                             "memory?): run again with fewer --workers") from None
+    return [r for part in done for r in part]
 
 
 def summary_frame(results: list[RunResult], scenario_name: str = "", first: int = 0) -> pd.DataFrame:

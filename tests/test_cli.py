@@ -62,9 +62,9 @@ def core(monkeypatch) -> list[Scenario]:
     """The scenarios that reached the core (the real runner still runs them)."""
     seen: list[Scenario] = []
 
-    def spy(scenario, progress=None):
+    def spy(scenario, progress=None, **kwargs):
         seen.append(scenario)
-        return runner.run_replications(scenario, progress=progress)
+        return runner.run_replications(scenario, progress=progress, **kwargs)
     monkeypatch.setattr(cli, "run_replications", spy)
     return seen
 
@@ -455,4 +455,37 @@ def test_bad_input_in_a_fresh_process(case, tmp_path):
     assert "Traceback" not in proc.stderr and proc.stdout == ""
     for piece in expected:
         assert piece in proc.stderr, (piece, proc.stderr)
+    assert not (tmp_path / "o").exists()
+
+
+# --------------------------------------------------------------------------------------------------
+# Replications in worker processes
+
+def test_worker_processes_give_the_same_outputs_as_one_process(invoke, scen, tmp_path):
+    """--workers 2 splits the replications into two batches run in two processes: the tables written
+    are identical to one process's (every run keeps its own random streams)."""
+    outs = {}
+    for w in (1, 2):
+        res = invoke("run", scen, "--replications", 4, "--steps", 30, "--workers", w, "--no-figures",
+                     "--out", tmp_path / f"w{w}")
+        assert res.exit_code == 0, res.output
+        outs[w] = {f: pd.read_parquet(tmp_path / f"w{w}" / f"{f}.parquet") for f in ("summary", "daily", "grids")}
+    for f in outs[1]:
+        pd.testing.assert_frame_equal(outs[1][f], outs[2][f])
+
+
+def test_workers_by_default_only_when_replications_fill_several_batches(monkeypatch):
+    sc = load_scenario("baseline", {"run.replications": 10})
+    assert runner.run_workers(sc) == 1                       # 80,000 residents: one batch
+    assert runner.run_workers(sc, requested=3) == 3
+    monkeypatch.setattr(runner, "BATCH_RESIDENTS", 20_000)   # now 4 batches of 2-3 runs
+    monkeypatch.setattr("os.cpu_count", lambda: 2)
+    assert runner.run_workers(sc) == 2
+    monkeypatch.setattr("sim.resources.available_bytes", lambda: 400 * 2**20)   # room for one process
+    assert runner.run_workers(sc) == 1
+
+
+def test_workers_must_be_positive(invoke, scen, tmp_path):
+    res = invoke("run", scen, "--workers", 0, "--out", tmp_path / "o")
+    assert res.exit_code == 2 and "--workers" in res.output
     assert not (tmp_path / "o").exists()
