@@ -61,7 +61,7 @@ UNDER60, OLD = 0, 1
 # Per grid and age group: finished, resolved, escalated, abandoned, days to resolution (from need, sum),
 # judgements of known cases (sum, count), judgements of all problems (sum)
 GRID_COLUMNS = ("finished", "resolved", "escalated", "abandoned", "resolved_days", "served_judgement",
-                "served", "judgement")
+                "served", "judgement", "community_staff", "community_staff_resolved")
 
 
 class Durations:
@@ -238,6 +238,9 @@ class Ledger:
         g[:, 5] += np.bincount(gk[known], weights=s[known], minlength=size)
         g[:, 6] += np.bincount(gk[known], minlength=size)
         g[:, 7] += np.bincount(gk, weights=s, minlength=size)
+        staff = cases.actor[rows] == 0          # handled by the community's own staff (小事不出社区)
+        g[:, 8] += np.bincount(gk[staff], minlength=size)
+        g[:, 9] += np.bincount(gk[staff & resolved], minlength=size)
         ck = run * 7 + np.where(cases.channel[rows] < 0, 6, cases.channel[rows])
         bc = self.by_channel.reshape(R * 7, 4)
         bc[:, 0] += np.bincount(ck, minlength=R * 7)

@@ -350,6 +350,8 @@ class GovernanceModel(mesa.Model):
             "served_satisfaction": _ratio(both["served_judgement"], both["served"]),
             "satisfaction_all": _ratio(both["judgement"], both["finished"]),
             "escalated": both["escalated"].astype(np.int64),
+            "community_staff": both["community_staff"].astype(np.int64),
+            "community_settled": both["community_staff_resolved"].astype(np.int64),
             "gap_days_60plus": days[:, 1] - days[:, 0],
             "gap_satisfaction_60plus": sat[:, 0] - sat[:, 1],
         })

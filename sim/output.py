@@ -123,6 +123,9 @@ COMMUNITY_DOC: dict[str, tuple[str, str]] = {
     "served_satisfaction": ("0–1", "mean judgement of residents whose case was handled"),
     "satisfaction_all": ("0–1", "mean judgement over all finished problems (silent ones count as unmet)"),
     "escalated": ("problems", "problems that escalated during the run"),
+    "community_staff": ("problems", "finished problems the community's own staff handled (小事不出社区; "
+                        "staffing.community_capacity_per_10k)"),
+    "community_settled": ("problems", "of those, problems the community's own staff resolved"),
     "gap_days_60plus": ("days", "mean days to resolution, 60+ minus others (signed; 0 is parity)"),
     "gap_satisfaction_60plus": ("0–1", "satisfaction over all problems, others minus 60+ (signed; 0 is parity)"),
 }

@@ -8,7 +8,8 @@ import numpy as np
 from sim.scenario import LOCAL_PATHS, Scenario, get_path, resolved_communities
 
 # Levers whose starting value a community's own profile may set
-FROM_PROFILE = {"staffing.grid_workers_per_grid": "grid_workers_per_grid", "staffing.grid_worker_hours": "grid_worker_hours"}
+FROM_PROFILE = {"staffing.grid_workers_per_grid": "grid_workers_per_grid", "staffing.grid_worker_hours": "grid_worker_hours",
+                "staffing.community_capacity_per_10k": "community_capacity_per_10k"}
 
 
 class Levers:

@@ -712,7 +712,7 @@ class Shock(Section):
 LOCAL_PATHS = (
     "staffing.grid_workers_per_grid", "staffing.grid_worker_hours", "policies.patrol_intensity",
     "policies.training_level", "policies.elder_friendly", "policies.app_first", "policies.whistle_and_report",
-    "policies.on_platform",
+    "policies.on_platform", "staffing.community_capacity_per_10k",
 )
 
 

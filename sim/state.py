@@ -48,7 +48,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from sim.model import GovernanceModel
 
 FORMAT = "govsim-state"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2   # 2: the ledger's per-grid table counts cases of the community's own staff
 HEADER = "__header__"
 SUFFIX = ".npz"
 

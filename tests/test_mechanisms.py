@@ -227,6 +227,27 @@ def test_own_capacity_comes_from_the_community_then_its_kind_then_staffing():
     assert [c.community_capacity_per_10k for c in resolved_communities(listed)] == [0.7, 5.0]
 
 
+def test_a_pilot_gives_one_community_its_own_staff_from_a_day_on():
+    """Community staff piloted in community 1 from day 50 (a timeline lever per community): community 0
+    never settles anything; community 1 takes small matters only after day 50, and communities.csv says
+    how many each handled and settled."""
+    two = {"communities": [{"grids": 1, "residents_per_grid": 10}, {"grids": 1, "residents_per_grid": 10}]}
+    pilot = [{"day": 50, "communities": [1], "set": {"staffing.community_capacity_per_10k": 200.0}}]
+    sc = tiny_scenario(**_with(NEVER_FIXED, demand={"categories": SMALL_MATTER}, population=two,
+                               routing={"community_fix": 1.0, "community_days": 1.0},
+                               assessment={"repeat_call_probability": 0.0}), timeline=pilot)
+    m = GovernanceModel(sc, seed=1)
+    m.run(49)
+    assert m.counts()["community_cases"] == 0
+    m.run(101)
+    frame = m.community_frame()
+    staff, settled = frame["community_staff"].tolist(), frame["community_settled"].tolist()
+    assert staff[0] == 0 and 5 < staff[1] <= 100 * 0.2 + 1.4
+    assert settled == staff                  # community_fix 1: every case they take is fixed
+    taken = m.counts()["community_cases"]
+    assert staff[1] == taken - int(((m.cases.status == Status.WITH_ACTOR) & (m.cases.actor == 0)).sum())
+
+
 def test_volunteers_report_for_elderly_residents_who_cannot():
     """Everyone is 60+ and can use no channel: without volunteers every problem stays silent; with a
     daily assist chance of 1, every problem is reported the day after it arose."""

@@ -69,7 +69,7 @@ class Actors(Mechanism):
         self.reach = np.vstack([np.ones((1, kinds.size), bool)]
                                + [np.ones(kinds.size, bool) if t.kinds is None else np.isin(kinds, t.kinds)
                                   for t in types])
-        per_10k = np.vstack([np.array([c.community_capacity_per_10k for c in comms] * R)[None, :]]
+        per_10k = np.vstack([model.levers.local["staffing.community_capacity_per_10k"][None, :]]
                             + [np.full(kinds.size, t.capacity_per_10k) for t in types])
         self.capacity = per_10k * size[None, :] / 10_000
         self.quality = np.array([routing.community_fix] + [t.quality for t in types])
