@@ -626,6 +626,12 @@ SERIES: tuple[Series, ...] = (
            _mean_of(OLD)),
     Series("satisfaction_under60", "Satisfaction, under 60", "60岁以下满意度", "0–1",
            "mean satisfaction of residents under 60", _mean_of(UNDER60)),
+    Series("satisfaction_all_60plus", "Satisfaction with finished problems, 60+", "60岁及以上已结问题满意度", "0–1",
+           "mean judgement of the problems of residents aged 60+ finished so far (unmet ones count); at the end, "
+           "the 60+ side of gap_satisfaction_60plus", lambda m: _by_age(m, "satisfaction")[:, OLD]),
+    Series("satisfaction_all_under60", "Satisfaction with finished problems, under 60", "60岁以下已结问题满意度", "0–1",
+           "mean judgement of the problems of residents under 60 finished so far (unmet ones count)",
+           lambda m: _by_age(m, "satisfaction")[:, UNDER60]),
     Series("cost", "Cumulative cost", "累计成本", "million yuan",
            "cumulative cost since day 1 (staff, platform, training, services, incidents)", lambda m: m.ledger.cost / 1e6),
     Series("risk_flags", "Risk flags", "风险预判处置", "problems",
