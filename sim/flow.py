@@ -36,7 +36,7 @@ class CaseFlow:
             return
         model = self.model
         cases = model.cases
-        when = np.maximum(np.broadcast_to(np.asarray(when, dtype=float), rows.shape), cases.born[rows])
+        when = np.maximum(when, cases.born[rows])          # one time or one per row: an array per row
         st = cases.status[rows]
         waiting = st == Status.QUEUED
         if waiting.any():
