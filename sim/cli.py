@@ -515,7 +515,7 @@ def run(
     warm_info = None
     report = None
     if targets:
-        results = _precise({scenario.name: scenario}, targets, max_replications, None)[scenario.name]
+        results = _precise({scenario.name: scenario}, targets, max_replications, None, workers)[scenario.name]
         report = _PRECISION_REPORTS[-1]
         scenario = with_changes(scenario, {"run.replications": len(results)})
     else:
@@ -590,7 +590,7 @@ def compare(
     warm_info = None
     report = None
     if targets:
-        results = _precise({s.name: s for s in scenarios}, targets, max_replications, names[0])
+        results = _precise({s.name: s for s in scenarios}, targets, max_replications, names[0], workers)
         report = _PRECISION_REPORTS[-1]
         scenarios = [with_changes(s, {"run.replications": report.replications}) for s in scenarios]
     else:
@@ -625,10 +625,13 @@ def _scratch() -> Iterator[Path]:
         yield Path(d)
 
 
-def _precise(scenarios: dict[str, Scenario], targets, cap: int, base: str | None) -> dict[str, list[RunResult]]:
+def _precise(scenarios: dict[str, Scenario], targets, cap: int, base: str | None,
+             workers: int | None = None) -> dict[str, list[RunResult]]:
     """Replications of every scenario until the --precision targets are met or `cap` is reached;
-    says how many it took (on stderr)."""
+    says how many it took (on stderr). Each round's replications run in worker processes as a run's
+    do (`workers`: as asked, else chosen for the round's size)."""
     from sim.precision import run_until_precise
+    from sim.runner import run_workers
     first_n = next(iter(scenarios.values())).run.replications
     if cap < first_n:
         fail(f"--max-replications {cap} is below --replications {first_n}")
@@ -638,7 +641,8 @@ def _precise(scenarios: dict[str, Scenario], targets, cap: int, base: str | None
             out = {}
             for name, scen in scenarios.items():
                 advance(0, description=f"{name} (replications {first + 1}–{first + count})")
-                out[name] = run_replications(scen, progress=advance, first=first, count=count)
+                n = run_workers(with_changes(scen, {"run.replications": count}), requested=workers)
+                out[name] = run_replications(scen, progress=advance, first=first, count=count, workers=n)
             return out
         results, report = run_until_precise(more, targets, first_n, cap, base)
     for line in report.lines():
