@@ -207,8 +207,8 @@ def summarise(frame: pd.DataFrame) -> pd.DataFrame:
     for m in METRICS:
         if m.name in frame:
             mean, lo, hi = mean_ci(frame[m.name].to_numpy())
-            rows.append({"metric": m.name, "E": m.e, "label": m.label, "unit": m.unit, "better": m.better,
-                         "mean": mean, "ci_low": lo, "ci_high": hi})
+            rows.append({"metric": m.name, "E": m.e, "label": m.label, "label_zh": m.label_zh, "unit": m.unit,
+                         "unit_zh": m.unit_zh, "better": m.better, "mean": mean, "ci_low": lo, "ci_high": hi})
     return pd.DataFrame(rows)
 
 

@@ -169,8 +169,8 @@ def paired_rows(base: pd.DataFrame, other: pd.DataFrame,
         om = float(np.nanmean(ov)) if np.isfinite(ov).any() else float("nan")
         prac = practical.get(m.name) or declared_practical(m.name)
         scale_b, scale_o = (abs(bm), abs(om)) if m.better == "zero" else (bm, om)
-        rows.append({"metric": m.name, "E": m.e, "label": m.label, "unit": m.unit, "better": m.better,
-                     "base": bm, "value": om, "difference": mean, "ci_low": lo, "ci_high": hi,
+        rows.append({"metric": m.name, "E": m.e, "label": m.label, "label_zh": m.label_zh, "unit": m.unit,
+                     "unit_zh": m.unit_zh, "better": m.better, "base": bm, "value": om, "difference": mean, "ci_low": lo, "ci_high": hi,
                      "judged_difference": jmean, "judged_ci_low": jlo, "judged_ci_high": jhi, "p_value": jp,
                      "threshold": prac.absolute(scale_b, scale_o), "threshold_rule": prac.describe(),
                      "replications": int(np.isfinite(bv - ov).sum())})
