@@ -641,7 +641,7 @@ def _precise(scenarios: dict[str, Scenario], targets, cap: int, base: str | None
             out = {}
             for name, scen in scenarios.items():
                 advance(0, description=f"{name} (replications {first + 1}–{first + count})")
-                n = run_workers(with_changes(scen, {"run.replications": count}), requested=workers)
+                n = run_workers(scen, requested=workers, replications=count)
                 out[name] = run_replications(scen, progress=advance, first=first, count=count, workers=n)
             return out
         results, report = run_until_precise(more, targets, first_n, cap, base)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from contextlib import contextmanager
+from functools import lru_cache
 from pathlib import Path
 
 CJK_FAMILIES = ("WenQuanYi Zen Hei", "Noto Sans CJK SC", "Noto Sans CJK JP", "Source Han Sans SC", "SimHei",
@@ -13,11 +14,10 @@ CJK_FILES = ("/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc", "/usr/share/fonts/t
 CJK_FILE_HINTS = ("wqy", "notosanscjk", "sourcehansans", "droidsansfallback", "uming", "simhei")
 
 
-@contextmanager
-def cjk_fonts():
-    """Matplotlib settings under which Chinese labels render: a CJK font as fallback behind DejaVu Sans
-    (system fonts that matplotlib's cache missed are registered once). Without one, labels show boxes."""
-    import matplotlib
+@lru_cache(maxsize=1)
+def _font_families() -> tuple[str, ...]:
+    """DejaVu Sans, then the installed CJK families (system fonts that matplotlib's cache missed are
+    registered; looked up once per process: scanning the system's fonts is slow)."""
     from matplotlib import font_manager as fm
     known = {f.name for f in fm.fontManager.ttflist}
     if not known.intersection(CJK_FAMILIES):   # installed after matplotlib cached its font list
@@ -29,7 +29,15 @@ def cjk_fonts():
             except (OSError, RuntimeError, ValueError):
                 continue
         known = {f.name for f in fm.fontManager.ttflist}
-    families = ["DejaVu Sans"] + [f for f in CJK_FAMILIES if f in known]
+    return ("DejaVu Sans", *(f for f in CJK_FAMILIES if f in known))
+
+
+@contextmanager
+def cjk_fonts():
+    """Matplotlib settings under which Chinese labels render: a CJK font as fallback behind DejaVu Sans.
+    Without one, labels show boxes."""
+    import matplotlib
+    families = list(_font_families())
     log = logging.getLogger("matplotlib.font_manager")   # WenQuanYi has no "normal" weight: a harmless note
     level = log.level
     log.setLevel(logging.ERROR)

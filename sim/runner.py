@@ -7,6 +7,7 @@ root seed sees the same draws wherever its parameters do not differ.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -92,31 +93,36 @@ def batches(scenario: Scenario, seeds: list[int], parts: int = 1) -> list[list[i
     return [seeds[i:i + size] for i in range(0, len(seeds), size)]
 
 
-def residents_at_once(scenario: Scenario, workers: int = 1) -> int:
+def _plan(scenario: Scenario, workers: int, replications: int | None) -> list[list[int]]:
+    """The batches of the scenario's replications (or of `replications` of them) for `workers` workers."""
+    reps = scenario.run.replications if replications is None else replications
+    return batches(scenario, list(range(reps)), parts=workers)
+
+
+def residents_at_once(scenario: Scenario, workers: int = 1, replications: int | None = None) -> int:
     """Residents each process holds at once running the scenario's replications: one batch."""
-    return len(batches(scenario, list(range(scenario.run.replications)), parts=workers)[0]) * scenario.n_residents
+    return len(_plan(scenario, workers, replications)[0]) * scenario.n_residents
 
 
-def processes_at_once(scenario: Scenario, workers: int) -> int:
+def processes_at_once(scenario: Scenario, workers: int, replications: int | None = None) -> int:
     """Processes running the scenario's replications at once with `workers` workers."""
-    return min(workers, len(batches(scenario, list(range(scenario.run.replications)), parts=workers)))
+    return min(workers, len(_plan(scenario, workers, replications)))
 
 
 # Replications run in worker processes only when they fill more than one batch: a worker takes about
 # 2 s to start (it imports the model), which a smaller job would not win back.
-def run_workers(scenario: Scenario, requested: int | None = None) -> int:
-    """Worker processes for a scenario's replications: as requested; else, when the replications fill
-    more than one batch, as many as there are cores and the memory holds; else 1 (this process)."""
+def run_workers(scenario: Scenario, requested: int | None = None, replications: int | None = None) -> int:
+    """Worker processes for a scenario's replications (or `replications` of them): as requested; else,
+    when they fill more than one batch, as many as there are cores and the memory holds; else 1."""
     if requested is not None:
         return max(1, requested)
-    if len(batches(scenario, list(range(scenario.run.replications)))) <= 1:
+    if len(_plan(scenario, 1, replications)) <= 1:
         return 1
-    import os
-
     from sim.resources import available_bytes, estimate_bytes
     have = available_bytes()
     for n in range(os.cpu_count() or 1, 1, -1):
-        if have is None or estimate_bytes(residents_at_once(scenario, n), processes_at_once(scenario, n)) <= have:
+        need = estimate_bytes(residents_at_once(scenario, n, replications), processes_at_once(scenario, n, replications))
+        if have is None or need <= have:
             return n
     return 1
 
@@ -144,28 +150,23 @@ def run_replications(scenario: Scenario, replications: int | None = None, seed: 
 
 
 class WorkerLost(RuntimeError):
-    """A worker process died while running replications (killed, or out of memory)."""
+    """A worker process died while running replications (killed, or out of memory), every time."""
 
 
 def _run_in_processes(scenario: Scenario, groups: list[list[int]], workers: int,
                       progress: Callable[[int], None] | None) -> list[RunResult]:
-    from concurrent.futures import as_completed
+    """The batches on a pool of worker processes (a batch lost with its worker is run again)."""
+    from functools import partial
 
-    from sim.experiments.evaluators import ProcessPool, lost_task_errors
-    done: list[list[RunResult] | None] = [None] * len(groups)
+    from sim.experiments.evaluators import LostTask, ProcessPool, map_resubmitting
     with ProcessPool(min(workers, len(groups))) as pool:
-        ex = pool.executor()
-        futures = {ex.submit(run_batch, scenario, g): k for k, g in enumerate(groups)}
-        try:
-            for fut in as_completed(futures):
-                k = futures[fut]
-                done[k] = fut.result()
-                if progress:
-                    progress(len(groups[k]))
-        except lost_task_errors() as e:
-            raise WorkerLost(f"a worker process died while running replications ({type(e).__name__}; out of "
-                             "memory?): run again with fewer --workers") from None
-    return [r for part in done for r in part]
+        parts = map_resubmitting(pool, partial(run_batch, scenario), groups,
+                                 done=(lambda k: progress(len(groups[k]))) if progress else None)
+    lost = [p for p in parts if isinstance(p, LostTask)]
+    if lost:
+        raise WorkerLost(f"a worker process died while running replications ({lost[0].reason}; out of memory?): "
+                         "run again with fewer --workers")
+    return [r for part in parts for r in part]
 
 
 def summary_frame(results: list[RunResult], scenario_name: str = "", first: int = 0) -> pd.DataFrame:

@@ -25,7 +25,7 @@ import traceback
 from concurrent.futures import CancelledError, Executor, Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Callable, Sequence
 
 from .errors import ExperimentError
 
@@ -166,11 +166,13 @@ class Backend:
         self.close()
 
 
-def map_resubmitting(backend: Backend, fn, tasks: Sequence, max_losses: int = 3) -> list:
+def map_resubmitting(backend: Backend, fn, tasks: Sequence, max_losses: int = 3,
+                     done: Callable[[int], None] | None = None) -> list:
     """``fn(task)`` for every task on the backend's workers, results in task order. Tasks lost with
     their worker (a process killed, a Dask worker gone) are run again on a fresh executor, up to
     `max_losses` times; a task lost more often gets a :class:`LostTask` in its place. ``fn`` must give
-    the same result wherever it runs (the tasks carry their seeds)."""
+    the same result wherever it runs (the tasks carry their seeds). ``done(i)`` is called as task i's
+    result comes in (for progress)."""
     out: list = [None] * len(tasks)
     todo = list(range(len(tasks)))
     losses = 0
@@ -183,6 +185,9 @@ def map_resubmitting(backend: Backend, fn, tasks: Sequence, max_losses: int = 3)
                 out[i] = fut.result()
             except lost_task_errors():
                 lost.append(i)
+                continue
+            if done:
+                done(i)
         if lost:
             losses += 1
             if losses > max_losses:

@@ -162,11 +162,11 @@ class GovsimModel:
         """The most residents one worker holds at once in this sweep: a point's batch of replications
         (:func:`sim.runner.batches`) at the largest population the design asks for (every population
         factor at its largest value in the design: each of them can only add residents)."""
-        from sim.runner import batches
+        from sim.runner import residents_at_once
         top = {c: design[c].max() for c in design.columns if str(c).startswith("population.")}
         runner = GovsimRunner(base_data or {}, dict(settings))
         scenario = runner.scenario({k: (v.item() if hasattr(v, "item") else v) for k, v in top.items()})
-        return len(batches(scenario, list(range(replications)))[0]) * scenario.n_residents
+        return residents_at_once(scenario, replications=replications)
 
 
 # --------------------------------------------------------------------------------------------------
